@@ -1,0 +1,9 @@
+/** Backend layer: choosing the backend, wasm kernel fixes and threads, the 2-D matmul helper, memory checks. */
+export { tf } from './tf';
+export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, NamedTensorMap } from './tf';
+export { ready, backendInfo, shutdownBackends, pickBackend, BACKEND_NAMES, DEFAULT_LOADERS } from './select';
+export type { BackendName, BackendInfo, ReadyOptions, BackendLoader } from './select';
+export { matmul, matmulShape, transposeLast2 } from './matmul';
+export { assertFitsInMemory, backendMemoryLimit, formatBytes, WASM_HEAP_LIMIT_BYTES } from './memory';
+export { registerWasmKernelFixes, copyBox } from './wasm-kernels';
+export { MAX_WASM_THREADS } from './wasm-threads';

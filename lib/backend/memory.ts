@@ -1,0 +1,49 @@
+/**
+ * Up-front memory checks for calls that can be large (attention, training steps, big matmuls).
+ *
+ * The wasm backend's heap is one WebAssembly.Memory capped at 4 GiB (65535 pages of 64 KiB); an
+ * allocation past it aborts inside Emscripten ("memory access out of bounds") and leaves the
+ * backend unusable. So callers estimate what they will allocate and ask `assertFitsInMemory` first,
+ * which refuses with a message that says what to change. Other backends are not capped here.
+ */
+import { tf } from './tf';
+
+/** The wasm module's maximum memory: 65535 pages x 64 KiB. */
+export const WASM_HEAP_LIMIT_BYTES = 65535 * 65536;
+
+/** Fraction of the heap we let a single estimate claim; the rest absorbs fragmentation. */
+const USABLE_FRACTION = 0.9;
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+
+/** "1.50 GiB" / "12.0 MiB" / "512 B". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= GIB) return `${(bytes / GIB).toFixed(2)} GiB`;
+  if (bytes >= MIB) return `${(bytes / MIB).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+/** The byte limit that applies to the active backend, or null when there is none we know of. */
+export function backendMemoryLimit(): number | null {
+  return tf.getBackend() === 'wasm' ? WASM_HEAP_LIMIT_BYTES : null;
+}
+
+/**
+ * Throws if allocating `bytes` more (on top of the live tensors) would not fit the active backend.
+ * `what` names the call in the message ("attention fwd+bwd at N=4096", ...).
+ */
+export function assertFitsInMemory(bytes: number, what: string, hint?: string): void {
+  const limit = backendMemoryLimit();
+  if (limit === null) return;
+  const live = tf.memory().numBytes;
+  const budget = USABLE_FRACTION * limit - live;
+  if (bytes > budget) {
+    const fix = hint ?? 'use a shorter sequence or a smaller batch, or a native backend (LONGLORA_BACKEND=tensorflow with @tensorflow/tfjs-node)';
+    throw new Error(
+      `${what} needs about ${formatBytes(bytes)}, but the wasm heap (capped at ${formatBytes(limit)}) ` +
+        `has ${formatBytes(Math.max(0, budget))} left with ${formatBytes(live)} of live tensors; ${fix}.`,
+    );
+  }
+}

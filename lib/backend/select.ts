@@ -1,0 +1,215 @@
+/**
+ * Choosing and initialising the TensorFlow.js backend.
+ *
+ * Order when nothing is requested: `tensorflow-gpu` (`@tensorflow/tfjs-node-gpu`, CUDA 11.2 +
+ * cuDNN 8.1), `tensorflow` (`@tensorflow/tfjs-node`), `wasm` (threaded SIMD, the default on machines
+ * where the native packages cannot install), `cpu` (pure JS, a slow reference). The first that
+ * loads wins. `LONGLORA_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu` or `ready({ backend })` asks for
+ * one; a requested backend that fails to load is an error that says why (no silent fallback).
+ * `LONGLORA_WASM_THREADS` (or `ready({ threads })`) sets the wasm thread count (default: all cores,
+ * at most 8).
+ */
+import * as os from 'os';
+import { tf } from './tf';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { createThreadedWasmBackend, MAX_WASM_THREADS } from './wasm-threads';
+import { registerWasmKernelFixes } from './wasm-kernels';
+
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendInfo {
+  /** Our name for the active backend. */
+  name: BackendName;
+  /** Threads the backend computes with (wasm: the XNNPACK pool; native: cores; cpu: 1). */
+  threads: number;
+  /** Why this backend runs: the request, or what the automatic choice skipped and why. */
+  reason: string;
+}
+
+export interface ReadyOptions {
+  /** Ask for one backend; overrides LONGLORA_BACKEND. */
+  backend?: BackendName;
+  /** wasm thread count (1-8); overrides LONGLORA_WASM_THREADS. */
+  threads?: number;
+}
+
+/** One way to bring a backend up: resolves with the tf backend name to activate, or throws why not. */
+export type BackendLoader = (threads: number) => Promise<{ tfName: string; threads: number; note?: string }>;
+
+function checkName(name: string, source: string): BackendName {
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`${source} = '${name}' is not a backend; use one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  return name as BackendName;
+}
+
+function defaultThreads(): number {
+  const fromEnv = process.env.LONGLORA_WASM_THREADS;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+      throw new Error(`LONGLORA_WASM_THREADS = '${fromEnv}' must be an integer from 1 to ${MAX_WASM_THREADS}`);
+    }
+    return n;
+  }
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(MAX_WASM_THREADS, cores));
+}
+
+function message(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0];
+}
+
+async function activate(tfName: string): Promise<void> {
+  const ok = await tf.setBackend(tfName);
+  if (!ok) throw new Error(`tf.setBackend('${tfName}') failed to initialise it`);
+  await tf.ready();
+}
+
+/* eslint-disable @typescript-eslint/no-var-requires */
+async function loadNative(pkg: string, wantGpu: boolean): Promise<{ tfName: string; threads: number; note?: string }> {
+  try {
+    require(pkg);
+  } catch (e) {
+    throw new Error(`${pkg} is not installed or does not load (${message(e)})`);
+  }
+  await activate('tensorflow');
+  const usingGpu = Boolean((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
+  if (wantGpu && !usingGpu) {
+    throw new Error(`${pkg} loaded but libtensorflow found no CUDA GPU (it needs CUDA 11.2 and cuDNN 8.1)`);
+  }
+  return { tfName: 'tensorflow', threads: os.cpus().length };
+}
+
+let wasmRegisteredThreads: number | null = null;
+let wasmFallbackNote: string | undefined;
+
+async function loadWasm(threads: number): Promise<{ tfName: string; threads: number; note?: string }> {
+  if (wasmRegisteredThreads !== threads) {
+    // Replace the stock single-threaded 'wasm' factory with a threaded one under the same name, so
+    // that every registered wasm kernel applies; fall back to the stock one if threads fail.
+    const stock = tf.findBackendFactory('wasm');
+    tf.removeBackend('wasm');
+    wasmFallbackNote = undefined;
+    tf.registerBackend(
+      'wasm',
+      async () => {
+        if (threads === 1) return stock();
+        try {
+          return await createThreadedWasmBackend(threads);
+        } catch (e) {
+          wasmFallbackNote = `threaded wasm failed (${message(e)}), running single-threaded`;
+          return stock();
+        }
+      },
+      2,
+    );
+    wasmRegisteredThreads = threads;
+  }
+  registerWasmKernelFixes('wasm');
+  await activate('wasm');
+  return { tfName: 'wasm', threads: getThreadsCount(), note: wasmFallbackNote };
+}
+
+async function loadCpu(): Promise<{ tfName: string; threads: number }> {
+  await activate('cpu');
+  // The cpu backend greets Node users with a banner about tfjs-node on first use; we choose it
+  // knowingly, so mark it as used.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  return { tfName: 'cpu', threads: 1 };
+}
+
+/** The real loaders, in the automatic order. Tests pass stubs to `pickBackend` instead. */
+export const DEFAULT_LOADERS: Record<BackendName, BackendLoader> = {
+  'tensorflow-gpu': () => loadNative('@tensorflow/tfjs-node-gpu', true),
+  tensorflow: () => loadNative('@tensorflow/tfjs-node', false),
+  wasm: (threads) => loadWasm(threads),
+  cpu: () => loadCpu(),
+};
+
+/**
+ * Tries `loaders` for the requested backend, or in order when none is requested.
+ * Returns the chosen backend and why; throws when the requested one (or every one) fails.
+ */
+export async function pickBackend(
+  loaders: Record<BackendName, BackendLoader>,
+  requested: BackendName | undefined,
+  threads: number,
+  requestSource = 'ready({ backend })',
+): Promise<BackendInfo & { tfName: string }> {
+  if (requested !== undefined) {
+    try {
+      const got = await loaders[requested](threads);
+      const reason = `requested by ${requestSource}` + (got.note ? `; ${got.note}` : '');
+      return { name: requested, threads: got.threads, reason, tfName: got.tfName };
+    } catch (e) {
+      throw new Error(`backend '${requested}' was requested by ${requestSource} but failed to load: ${message(e)}`);
+    }
+  }
+  const skipped: string[] = [];
+  for (const name of BACKEND_NAMES) {
+    try {
+      const got = await loaders[name](threads);
+      const parts = [`automatic choice: first of ${BACKEND_NAMES.join(' > ')} that loads`, ...skipped];
+      if (got.note) parts.push(got.note);
+      return { name, threads: got.threads, reason: parts.join('; '), tfName: got.tfName };
+    } catch (e) {
+      skipped.push(`${name} skipped: ${message(e)}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be loaded: ${skipped.join('; ')}`);
+}
+
+let current: BackendInfo | null = null;
+let pending: Promise<BackendName> | null = null;
+
+/**
+ * Initialises the backend (once; again only when a different one is asked for) and resolves with
+ * its name. Call it before any tensor work: `await ll.ready()`.
+ */
+export async function ready(options: ReadyOptions = {}): Promise<BackendName> {
+  const envBackend = process.env.LONGLORA_BACKEND;
+  let requested: BackendName | undefined;
+  let source = 'ready({ backend })';
+  if (options.backend !== undefined) {
+    requested = checkName(options.backend, 'ready({ backend })');
+  } else if (envBackend !== undefined && envBackend !== '') {
+    requested = checkName(envBackend, 'LONGLORA_BACKEND');
+    source = 'LONGLORA_BACKEND';
+  }
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_WASM_THREADS)) {
+    throw new Error(`ready({ threads: ${options.threads} }): threads must be an integer from 1 to ${MAX_WASM_THREADS}`);
+  }
+  const threads = options.threads ?? defaultThreads();
+  const run = async (): Promise<BackendName> => {
+    const sameAsCurrent =
+      current !== null &&
+      (requested === undefined || requested === current.name) &&
+      (options.threads === undefined || current.name !== 'wasm' || current.threads === threads);
+    if (sameAsCurrent && current !== null && tf.getBackend() !== undefined) return current.name;
+    const picked = await pickBackend(DEFAULT_LOADERS, requested, threads, source);
+    current = { name: picked.name, threads: picked.threads, reason: picked.reason };
+    return picked.name;
+  };
+  const chained: Promise<BackendName> = (pending ?? Promise.resolve('cpu' as BackendName)).catch(() => 'cpu' as BackendName).then(run);
+  pending = chained;
+  return chained;
+}
+
+/** Which backend runs, with how many threads, and why. Throws before `ready()` has resolved. */
+export function backendInfo(): BackendInfo {
+  if (current === null) throw new Error('backendInfo(): no backend yet; `await ready()` first');
+  return { ...current };
+}
+
+/**
+ * Disposes every initialised backend (ending the wasm pthreads) and forgets all tensors, so a
+ * process or a test file can end cleanly. The next `ready()` starts over.
+ */
+export function shutdownBackends(): void {
+  tf.engine().reset();
+  current = null;
+  pending = null;
+}

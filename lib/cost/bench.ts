@@ -1,0 +1,163 @@
+/**
+ * The benchmark harness behind `npm run bench`: one JSON report (`results/bench.json` by default)
+ * that every performance issue extends, plus a Markdown summary.
+ *
+ * Contract (field names fixed by the issues): `{ backend, threads, matmulGflops, attention: [...],
+ * trainStep: [...], maxTrainableSeqLen }`. Every number is a median of several runs after a warm-up,
+ * and ratios are meant to be taken between entries of the same report.
+ */
+import { execFile } from 'child_process';
+import * as os from 'os';
+import * as path from 'path';
+import { tf, ready, backendInfo, matmul } from '../backend';
+import type { BackendName } from '../backend';
+import { timeIt } from './timing';
+
+export interface BenchOptions {
+  /** Fewer and smaller runs; the whole quick bench stays within about 3 minutes. */
+  quick?: boolean;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** One row of `attention` (filled by the S2-Attn issue). */
+export interface AttentionBenchEntry {
+  seqLen: number;
+  groupSize: number;
+  heads: number;
+  headDim: number;
+  fullMs: number | null;
+  s2Ms: number | null;
+  fullPeakBytes: number | null;
+  s2PeakBytes: number | null;
+  fullError: string | null;
+  s2Error: string | null;
+}
+
+/** One row of `trainStep` (filled by the trainer issue). */
+export interface TrainStepBenchEntry {
+  seqLen: number;
+  attention: string;
+  tokensPerSec: number;
+  achievedGflops: number;
+  peakBytes: number;
+}
+
+/** `maxTrainableSeqLen` (filled by the cost issue). */
+export interface MaxTrainableSeqLen {
+  full: number;
+  s2: number;
+  budgetBytes: number;
+  step: number;
+}
+
+export interface BenchReport {
+  backend: BackendName;
+  threads: number;
+  /** 2-D float32 matmul 1024x1024x1024 at `threads`, GFLOP/s (2 FLOPs per multiply-add). */
+  matmulGflops: number;
+  /** The same matmul at each thread count measured (wasm only; others run in child processes). */
+  matmulGflopsByThreads: Record<string, number>;
+  attention: AttentionBenchEntry[];
+  trainStep: TrainStepBenchEntry[];
+  maxTrainableSeqLen: MaxTrainableSeqLen | null;
+  quick: boolean;
+  date: string;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+}
+
+const MATMUL_N = 1024;
+
+/** GFLOP/s of a 2-D n x n x n float32 matmul through our helper, same operands every run. */
+export async function measureMatmulGflops(n = MATMUL_N, runs = 7): Promise<number> {
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  try {
+    const t = await timeIt(
+      () => {
+        const c = matmul(a, b);
+        c.dataSync();
+        c.dispose();
+      },
+      { warmup: 2, runs },
+    );
+    return (2 * n ** 3) / (t.medianMs * 1e6);
+  } finally {
+    tf.dispose([a, b]);
+  }
+}
+
+/** Runs `measureMatmulGflops` in a fresh Node process with another wasm thread count. */
+function matmulGflopsInChild(threads: number): Promise<number> {
+  const dist = path.join(__dirname, '..');
+  const script = `const ll = require(${JSON.stringify(dist)});
+    ll.ready({ backend: 'wasm', threads: ${threads} }).then(() => ll.measureMatmulGflops()).then((g) => console.log(JSON.stringify(g)));`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { timeout: 120000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`matmul probe with ${threads} thread(s) failed: ${err.message} ${stderr.slice(0, 500)}`));
+      else resolve(Number(JSON.parse(stdout.trim().split('\n').pop() as string)));
+    });
+  });
+}
+
+/** Runs every benchmark section for the active (or default) backend and returns the report. */
+export async function runBench({ quick = false, log = () => undefined }: BenchOptions = {}): Promise<BenchReport> {
+  await ready();
+  const info = backendInfo();
+  log(`backend ${info.name}, ${info.threads} thread(s): ${info.reason}`);
+  const matmulGflops = await measureMatmulGflops();
+  log(`matmul ${MATMUL_N}^3: ${matmulGflops.toFixed(1)} GFLOP/s`);
+  const byThreads: Record<string, number> = { [String(info.threads)]: matmulGflops };
+  if (info.name === 'wasm' && info.threads !== 1) {
+    byThreads['1'] = await matmulGflopsInChild(1);
+    log(`matmul ${MATMUL_N}^3 with 1 thread: ${byThreads['1'].toFixed(1)} GFLOP/s`);
+  }
+  return {
+    backend: info.name,
+    threads: info.threads,
+    matmulGflops,
+    matmulGflopsByThreads: byThreads,
+    attention: [],
+    trainStep: [],
+    maxTrainableSeqLen: null,
+    quick,
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+  };
+}
+
+function fmt(x: number | null, digits = 1): string {
+  return x === null ? '—' : x.toFixed(digits);
+}
+
+/** The report as Markdown tables (what `npm run bench` prints). */
+export function benchMarkdown(r: BenchReport): string {
+  const lines = [
+    `## Benchmark (${r.quick ? 'quick' : 'full'}): ${r.backend}, ${r.threads} thread(s), ${r.machine.cpus} CPUs (${r.machine.cpuModel}), Node ${r.machine.node}`,
+    '',
+    '| matmul 1024³ | GFLOP/s |',
+    '|---|---|',
+    ...Object.entries(r.matmulGflopsByThreads)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([t, g]) => `| ${t} thread(s) | ${fmt(g)} |`),
+  ];
+  if (r.attention.length > 0) {
+    lines.push('', '| attention fwd+bwd | seq | G | heads×dim | full ms | S2 ms | speed-up | full peak MiB | S2 peak MiB |', '|---|---|---|---|---|---|---|---|---|');
+    for (const a of r.attention) {
+      const speedup = a.fullMs !== null && a.s2Ms !== null ? `${(a.fullMs / a.s2Ms).toFixed(2)}x` : a.fullError ?? a.s2Error ?? '—';
+      const mib = (b: number | null) => (b === null ? '—' : (b / 2 ** 20).toFixed(0));
+      lines.push(`| | ${a.seqLen} | ${a.groupSize} | ${a.heads}×${a.headDim} | ${fmt(a.fullMs, 0)} | ${fmt(a.s2Ms, 0)} | ${speedup} | ${mib(a.fullPeakBytes)} | ${mib(a.s2PeakBytes)} |`);
+    }
+  }
+  if (r.trainStep.length > 0) {
+    lines.push('', '| train step | seq | attention | tokens/s | GFLOP/s | peak MiB |', '|---|---|---|---|---|---|');
+    for (const t of r.trainStep) {
+      lines.push(`| | ${t.seqLen} | ${t.attention} | ${fmt(t.tokensPerSec, 0)} | ${fmt(t.achievedGflops)} | ${(t.peakBytes / 2 ** 20).toFixed(0)} |`);
+    }
+  }
+  if (r.maxTrainableSeqLen !== null) {
+    const m = r.maxTrainableSeqLen;
+    lines.push('', `Longest trainable sequence within ${(m.budgetBytes / 2 ** 30).toFixed(1)} GiB (step ${m.step}): full ${m.full}, S2 ${m.s2} (${(m.s2 / m.full).toFixed(2)}x)`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,5 @@
+/** Cost: timing utilities and the benchmark harness (FLOPs and memory models join later). */
+export { timeIt } from './timing';
+export type { Timing, TimingOptions } from './timing';
+export { runBench, benchMarkdown, measureMatmulGflops } from './bench';
+export type { BenchReport, BenchOptions, AttentionBenchEntry, TrainStepBenchEntry, MaxTrainableSeqLen } from './bench';

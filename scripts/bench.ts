@@ -1,0 +1,41 @@
+/**
+ * npm run bench [-- --quick] [--out FILE]
+ * Runs the benchmark harness (lib/cost/bench.ts) and writes its JSON report (default
+ * results/bench.json) and prints a Markdown summary.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { runBench, benchMarkdown } from 'longlora-ts';
+
+function parseArgs(argv: string[]): { quick: boolean; out: string } {
+  let quick = false;
+  let out = path.join('results', 'bench.json');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') quick = true;
+    else if (a === '--out') {
+      const v = argv[++i];
+      if (v === undefined) throw new Error('--out needs a file name, e.g. --out results/bench-quick.json');
+      out = v;
+    } else if (a.startsWith('--out=')) out = a.slice('--out='.length);
+    else throw new Error(`unknown argument '${a}'; usage: npm run bench [-- --quick] [--out FILE]`);
+  }
+  return { quick, out };
+}
+
+async function main(): Promise<void> {
+  const { quick, out } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const report = await runBench({ quick, log: (line) => console.error(`[bench] ${line}`) });
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
+  fs.renameSync(tmp, out);
+  console.log(benchMarkdown(report));
+  console.log(`\nwrote ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

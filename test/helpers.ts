@@ -1,0 +1,83 @@
+/**
+ * Test utilities in the style of tfjs's own test_utils: tensor comparison that reports the worst
+ * element, leak checks, and backend selection per test file.
+ */
+import { tf, ready } from '../lib/backend';
+import type { BackendName } from '../lib/backend';
+import type { Tensor } from '@tensorflow/tfjs';
+
+export type Numeric = Tensor | ArrayLike<number> | number[][] | number[][][] | number[][][][];
+
+function flat(x: Numeric): { values: Float64Array; shape: number[] | null } {
+  if (x instanceof tf.Tensor) return { values: Float64Array.from(x.dataSync() as Float32Array), shape: x.shape };
+  if (!Array.isArray(x)) return { values: Float64Array.from(x as ArrayLike<number>), shape: null };
+  const values = (x as unknown[]).flat(Infinity as 1) as number[];
+  return { values: Float64Array.from(values), shape: null };
+}
+
+/**
+ * Asserts same shape and |a - e| <= atol + rtol * |e| everywhere; the failure names the worst index.
+ * `relativeToMax`: tolerance relative to the largest |e| instead (for gradients).
+ */
+export function expectTensorsClose(
+  actual: Numeric,
+  expected: Numeric,
+  { atol = 1e-5, rtol = 1e-5, relativeToMax = false }: { atol?: number; rtol?: number; relativeToMax?: boolean } = {},
+): void {
+  const a = flat(actual);
+  const e = flat(expected);
+  if (a.shape !== null && e.shape !== null) expect(a.shape).toEqual(e.shape);
+  expect(a.values.length).toBe(e.values.length);
+  let scale = 1;
+  if (relativeToMax) scale = Math.max(1e-30, ...Array.from(e.values, Math.abs));
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < a.values.length; i++) {
+    const tol = relativeToMax ? atol * scale : atol + rtol * Math.abs(e.values[i]);
+    const diff = Math.abs(a.values[i] - e.values[i]);
+    if (!(diff <= tol) && (worst < 0 || diff - tol > worstExcess)) {
+      worst = i;
+      worstExcess = diff - tol;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `tensors differ at flat index ${worst}: actual ${a.values[worst]}, expected ${e.values[worst]} ` +
+        `(|diff| ${Math.abs(a.values[worst] - e.values[worst]).toExponential(3)}, atol ${atol}, rtol ${rtol}${relativeToMax ? `, relative to max |expected| ${scale.toExponential(3)}` : ''})`,
+    );
+  }
+}
+
+/** Runs `fn` once to warm up, then again, and asserts the second run leaves no new tensors behind. */
+export async function expectNoLeakedTensors(fn: () => unknown | Promise<unknown>): Promise<void> {
+  await fn();
+  const before = tf.memory().numTensors;
+  await fn();
+  expect(tf.memory().numTensors).toBe(before);
+}
+
+/** Activates `backend` before the tests of the enclosing describe block. */
+export function useBackend(backend: BackendName, threads?: number): void {
+  beforeAll(async () => {
+    await ready({ backend, threads });
+  });
+}
+
+/** A seeded pseudo-random Float32Array (mulberry32), independent of any tf backend. */
+export function seededValues(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+/** A seeded random tensor of `shape` with entries in [-scale, scale). */
+export function seededTensor(shape: number[], seed: number, scale = 1): Tensor {
+  return tf.tensor(seededValues(shape.reduce((p, d) => p * d, 1), seed, scale), shape, 'float32');
+}
