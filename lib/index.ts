@@ -6,3 +6,4 @@
  */
 export * from './backend';
 export * from './cost';
+export * from './attention';

@@ -1,0 +1,122 @@
+/**
+ * Dense causal attention: softmax(q k^T / sqrt(d) + causal mask) v, the attention LongLoRA uses at
+ * inference and evaluation (official `forward_flashattn_full`; plain HF `LlamaAttention` math).
+ *
+ * Layout `[batch, heads, seq, headDim]`. Keys and values may have fewer heads than queries
+ * (grouped-query attention): each kv head serves `heads / kvHeads` consecutive query heads, as HF's
+ * `repeat_kv` does. Queries may be fewer than keys (decoding with a KV cache): query i sits at
+ * absolute position `keys - queries + i` and sees keys up to it.
+ *
+ * With `blockSize`, queries are processed in blocks so that at most `blockSize x keys` scores exist
+ * at once (long evaluation windows); the result is the same.
+ */
+import { tf, matmul } from '../backend';
+import type { Tensor, Tensor4D } from '../backend';
+import { assertFitsInMemory } from '../backend/memory';
+
+/** The additive mask value: finite, so fully masked padding rows give uniform rows, not NaN. */
+export const MASK_VALUE = -1e9;
+
+export interface CausalAttentionOptions {
+  /** Process queries in blocks of this many rows (memory O(blockSize x keys) instead of O(N^2)). */
+  blockSize?: number;
+}
+
+/** Checks `[B, H, Tq, D]` / `[B, Hkv, Tk, D]` shapes and returns the sizes. */
+export function checkAttentionShapes(q: Tensor, k: Tensor, v: Tensor, what: string): { b: number; h: number; hkv: number; tq: number; tk: number; d: number } {
+  const shape = (t: Tensor) => `[${t.shape.join(', ')}]`;
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
+    throw new Error(`${what}: q, k, v must be rank 4 [batch, heads, seq, headDim]; got ${shape(q)}, ${shape(k)}, ${shape(v)}`);
+  }
+  const [b, h, tq, d] = q.shape;
+  const [bk, hkv, tk, dk] = k.shape;
+  if (v.shape.some((x, i) => x !== k.shape[i])) throw new Error(`${what}: k ${shape(k)} and v ${shape(v)} must have the same shape`);
+  if (bk !== b) throw new Error(`${what}: batch differs between q ${shape(q)} and k ${shape(k)}`);
+  if (dk !== d) throw new Error(`${what}: headDim differs between q ${shape(q)} and k ${shape(k)}`);
+  if (hkv < 1 || h % hkv !== 0) {
+    throw new Error(`${what}: q has ${h} heads and k/v ${hkv}; the kv head count must divide the query head count (grouped-query attention)`);
+  }
+  if (tk < tq) throw new Error(`${what}: ${tq} queries but only ${tk} keys; keys must cover every query position`);
+  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') {
+    throw new Error(`${what}: q, k, v must be float32 (got ${q.dtype}, ${k.dtype}, ${v.dtype})`);
+  }
+  return { b, h, hkv, tq, tk, d };
+}
+
+/**
+ * `[B, Hkv, T, D]` -> `[B, Hkv * rep, T, D]`, each kv head repeated `rep` times consecutively
+ * (HF `repeat_kv`, which LongLoRA applies before splitting heads into the two S2 halves).
+ */
+export function repeatKv(x: Tensor4D, rep: number): Tensor4D {
+  if (rep === 1) return x;
+  const [b, hkv, t, d] = x.shape;
+  return tf.tidy(() => tf.reshape(tf.tile(tf.reshape(x, [b, hkv, 1, t, d]), [1, 1, rep, 1, 1]), [b, hkv * rep, t, d]) as Tensor4D);
+}
+
+const maskCache = new Map<string, Tensor>();
+
+/**
+ * Additive causal mask `[tq, tk]`: 0 where query i (absolute position tk - tq + i) may see key j,
+ * MASK_VALUE elsewhere. Cached per shape (a constant; rebuilt if the engine disposed it).
+ */
+export function causalMask(tq: number, tk: number): Tensor {
+  const key = `${tq}x${tk}`;
+  const cached = maskCache.get(key);
+  if (cached !== undefined && !cached.isDisposed) return cached;
+  const offset = tk - tq;
+  const values = new Float32Array(tq * tk);
+  for (let i = 0; i < tq; i++) {
+    for (let j = offset + i + 1; j < tk; j++) values[i * tk + j] = MASK_VALUE;
+  }
+  const mask = tf.keep(tf.tensor2d(values, [tq, tk]));
+  maskCache.set(key, mask);
+  return mask;
+}
+
+/** Softmax attention of q against k, v with an additive mask broadcastable to the score shape. */
+export function maskedSoftmaxAttention(q: Tensor, k: Tensor, v: Tensor, additiveMask: Tensor | null): Tensor {
+  const d = q.shape[q.rank - 1];
+  const scores = tf.mul(matmul(q, k, false, true), 1 / Math.sqrt(d)); // [..., Tq, Tk]
+  const probs = tf.softmax(additiveMask === null ? scores : tf.add(scores, additiveMask));
+  return matmul(probs, v); // [..., Tq, D]
+}
+
+/** Bytes of score-sized buffers a dense attention call keeps alive (about 10 per score with gradients). */
+export function attentionScoreBytes(b: number, h: number, tq: number, tk: number, training = true): number {
+  return 4 * b * h * tq * tk * (training ? 10 : 3);
+}
+
+/**
+ * Exact dense causal attention, `[B, H, Tq, D]` out. See the file comment for GQA, KV-cache
+ * alignment and `blockSize`.
+ */
+export function causalAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { blockSize }: CausalAttentionOptions = {}): Tensor4D {
+  const { b, h, hkv, tq, tk } = checkAttentionShapes(q, k, v, 'causalAttention');
+  if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 1)) {
+    throw new Error(`causalAttention: blockSize = ${blockSize} must be a positive integer`);
+  }
+  const rows = blockSize === undefined ? tq : Math.min(blockSize, tq);
+  assertFitsInMemory(
+    attentionScoreBytes(b, h, rows, tk),
+    `causal attention over ${tq} queries x ${tk} keys, ${b * h} batch-heads`,
+    blockSize === undefined ? 'pass { blockSize } to process queries in blocks, or use a shorter sequence' : 'use a smaller blockSize or a shorter sequence',
+  );
+  return tf.tidy(() => {
+    const kk = repeatKv(k, h / hkv);
+    const vv = repeatKv(v, h / hkv);
+    if (blockSize === undefined || blockSize >= tq) {
+      return maskedSoftmaxAttention(q, kk, vv, causalMask(tq, tk)) as Tensor4D;
+    }
+    const outs: Tensor[] = [];
+    const offset = tk - tq;
+    for (let start = 0; start < tq; start += blockSize) {
+      const n = Math.min(blockSize, tq - start);
+      const keys = offset + start + n; // this block's last query sees keys [0, keys)
+      const qb = tf.slice(q, [0, 0, start, 0], [-1, -1, n, -1]);
+      const kb = tf.slice(kk, [0, 0, 0, 0], [-1, -1, keys, -1]);
+      const vb = tf.slice(vv, [0, 0, 0, 0], [-1, -1, keys, -1]);
+      outs.push(maskedSoftmaxAttention(qb, kb, vb, causalMask(n, keys)));
+    }
+    return tf.concat(outs, 2) as Tensor4D;
+  });
+}
