@@ -50,7 +50,8 @@ export function checkAttentionShapes(q: Tensor, k: Tensor, v: Tensor, what: stri
 export function repeatKv(x: Tensor4D, rep: number): Tensor4D {
   if (rep === 1) return x;
   const [b, hkv, t, d] = x.shape;
-  return tf.tidy(() => tf.reshape(tf.tile(tf.reshape(x, [b, hkv, 1, t, d]), [1, 1, rep, 1, 1]), [b, hkv * rep, t, d]) as Tensor4D);
+  // rank 4 throughout: tfjs has no gradient for rank-5 tile
+  return tf.tidy(() => tf.reshape(tf.broadcastTo(tf.reshape(x, [b, hkv, 1, t * d]), [b, hkv, rep, t * d]), [b, hkv * rep, t, d]) as Tensor4D);
 }
 
 const maskCache = new Map<string, Tensor>();

@@ -1,5 +1,9 @@
-/** Attention: dense causal (with blocks), and the `attend` entry point the model calls. */
-export { causalAttention, repeatKv, causalMask, maskedSoftmaxAttention, checkAttentionShapes, MASK_VALUE } from './causal';
+/** Attention: dense causal (with blocks), S2-Attn (offset and roll), mask patterns, and `attend`. */
+export { causalAttention, repeatKv, causalMask, maskedSoftmaxAttention, checkAttentionShapes, attentionScoreBytes, MASK_VALUE } from './causal';
 export type { CausalAttentionOptions } from './causal';
-export { attend } from './attend';
-export type { AttentionSpec, FullAttentionSpec, AttendOptions } from './attend';
+export { shiftedSparseAttention, s2ScoreCount } from './s2';
+export type { S2Options, S2Variant } from './s2';
+export { attentionMask, attentionMaskArray, maskedAttention, allowed as patternAllows, PATTERN_KINDS } from './patterns';
+export type { PatternKind, PatternOptions } from './patterns';
+export { attend, groupSizeFor } from './attend';
+export type { AttentionSpec, FullAttentionSpec, S2AttentionSpec, PatternAttentionSpec, AttendOptions } from './attend';

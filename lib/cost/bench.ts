@@ -10,7 +10,8 @@ import { execFile } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { tf, ready, backendInfo, matmul } from '../backend';
-import type { BackendName } from '../backend';
+import type { BackendName, Tensor4D } from '../backend';
+import { causalAttention, shiftedSparseAttention } from '../attention';
 import { timeIt } from './timing';
 
 export interface BenchOptions {
@@ -100,6 +101,54 @@ function matmulGflopsInChild(threads: number): Promise<number> {
   });
 }
 
+interface Measured {
+  ms: number | null;
+  peakBytes: number | null;
+  error: string | null;
+}
+
+/** Median fwd+bwd time (gradients of sum(out * w) w.r.t. q, k, v) and the peak tensor bytes of one step. */
+async function measureAttention(fn: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D, n: number, heads: number, headDim: number, runs: number): Promise<Measured> {
+  const shape: [number, number, number, number] = [1, heads, n, headDim];
+  const q = tf.randomNormal(shape, 0, 1, 'float32', 1) as Tensor4D;
+  const k = tf.randomNormal(shape, 0, 1, 'float32', 2) as Tensor4D;
+  const v = tf.randomNormal(shape, 0, 1, 'float32', 3) as Tensor4D;
+  const w = tf.randomNormal(shape, 0, 1, 'float32', 4);
+  const step = () =>
+    tf.tidy(() => {
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(fn(a as Tensor4D, b as Tensor4D, c as Tensor4D), w)))([q, k, v]);
+      for (const g of grads) g.dataSync();
+    });
+  try {
+    const t = await timeIt(step, { warmup: 1, runs });
+    const profile = await tf.profile(step);
+    return { ms: t.medianMs, peakBytes: profile.peakBytes, error: null };
+  } catch (e) {
+    return { ms: null, peakBytes: null, error: (e instanceof Error ? e.message : String(e)).split('\n')[0] };
+  } finally {
+    tf.dispose([q, k, v, w]);
+  }
+}
+
+/**
+ * Attention forward + backward, batch 1, `heads` x `headDim`, full causal vs S2-Attn ('offset',
+ * G = N/4), at each sequence length; a length that does not fit records null and the reason.
+ */
+export async function benchAttention(
+  seqLens: number[],
+  { heads = 8, headDim = 64, runs = 3, log = () => undefined }: { heads?: number; headDim?: number; runs?: number; log?: (line: string) => void } = {},
+): Promise<AttentionBenchEntry[]> {
+  const rows: AttentionBenchEntry[] = [];
+  for (const n of seqLens) {
+    const groupSize = n / 4;
+    const full = await measureAttention((q, k, v) => causalAttention(q, k, v), n, heads, headDim, runs);
+    const s2 = await measureAttention((q, k, v) => shiftedSparseAttention(q, k, v, { groupSize }), n, heads, headDim, runs);
+    rows.push({ seqLen: n, groupSize, heads, headDim, fullMs: full.ms, s2Ms: s2.ms, fullPeakBytes: full.peakBytes, s2PeakBytes: s2.peakBytes, fullError: full.error, s2Error: s2.error });
+    log(`attention N=${n}: full ${full.ms?.toFixed(0) ?? full.error} ms, S2 ${s2.ms?.toFixed(0) ?? s2.error} ms`);
+  }
+  return rows;
+}
+
 /** Runs every benchmark section for the active (or default) backend and returns the report. */
 export async function runBench({ quick = false, log = () => undefined }: BenchOptions = {}): Promise<BenchReport> {
   await ready();
@@ -112,12 +161,13 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
     byThreads['1'] = await matmulGflopsInChild(1);
     log(`matmul ${MATMUL_N}^3 with 1 thread: ${byThreads['1'].toFixed(1)} GFLOP/s`);
   }
+  const attention = await benchAttention(quick ? [1024, 2048] : [1024, 2048, 4096], { log });
   return {
     backend: info.name,
     threads: info.threads,
     matmulGflops,
     matmulGflopsByThreads: byThreads,
-    attention: [],
+    attention,
     trainStep: [],
     maxTrainableSeqLen: null,
     quick,

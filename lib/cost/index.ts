@@ -1,5 +1,5 @@
 /** Cost: timing utilities and the benchmark harness (FLOPs and memory models join later). */
 export { timeIt } from './timing';
 export type { Timing, TimingOptions } from './timing';
-export { runBench, benchMarkdown, measureMatmulGflops } from './bench';
+export { runBench, benchMarkdown, measureMatmulGflops, benchAttention } from './bench';
 export type { BenchReport, BenchOptions, AttentionBenchEntry, TrainStepBenchEntry, MaxTrainableSeqLen } from './bench';

@@ -1,0 +1,72 @@
+/**
+ * Dense causal attention against a float64 reference (with grouped-query heads and a KV-cache
+ * shaped call), block-wise against whole, no future leakage, memory refusal.
+ */
+import { tf, ready } from '../../lib/backend';
+import type { Tensor4D } from '../../lib/backend';
+import { causalAttention } from '../../lib/attention';
+import { expectTensorsClose, seededValues } from '../helpers';
+import { denseAttention64, causalAllowed } from './official-reference';
+
+describe('causalAttention', () => {
+  beforeAll(async () => {
+    await ready({ backend: 'wasm' });
+  });
+
+  function run(dims: { b: number; h: number; hkv: number; tq: number; tk: number; d: number }, blockSize?: number) {
+    const { b, h, hkv, tq, tk, d } = dims;
+    const q = seededValues(b * h * tq * d, 1);
+    const k = seededValues(b * hkv * tk * d, 2);
+    const v = seededValues(b * hkv * tk * d, 3);
+    const w = seededValues(b * h * tq * d, 4);
+    const got = tf.tidy(() => {
+      const qt = tf.tensor(q, [b, h, tq, d]) as Tensor4D;
+      const kt = tf.tensor(k, [b, hkv, tk, d]) as Tensor4D;
+      const vt = tf.tensor(v, [b, hkv, tk, d]) as Tensor4D;
+      const wt = tf.tensor(w, [b, h, tq, d]);
+      const out = causalAttention(qt, kt, vt, { blockSize }).dataSync();
+      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(causalAttention(x as Tensor4D, y as Tensor4D, z as Tensor4D, { blockSize }), wt)))([qt, kt, vt]);
+      const [dq, dk, dv] = grads.map((g) => g.dataSync());
+      return { out, dq, dk, dv };
+    });
+    return { got, ref: denseAttention64(q, k, v, w, dims, causalAllowed(tq, tk)) };
+  }
+
+  it.each([
+    { b: 1, h: 2, hkv: 2, tq: 16, tk: 16, d: 8 },
+    { b: 2, h: 4, hkv: 1, tq: 12, tk: 12, d: 4 }, // multi-query
+    { b: 1, h: 4, hkv: 2, tq: 3, tk: 10, d: 4 }, // 3 new queries after 7 cached keys
+  ])('matches the float64 reference with and without blocks: %j', (dims) => {
+    for (const blockSize of [undefined, 1, 5, 64]) {
+      const { got, ref } = run(dims, blockSize);
+      expectTensorsClose(got.out, ref.out, { atol: 1e-5, rtol: 0 });
+      expectTensorsClose(got.dq, ref.dq, { atol: 1e-4, relativeToMax: true });
+      expectTensorsClose(got.dk, ref.dk, { atol: 1e-4, relativeToMax: true });
+      expectTensorsClose(got.dv, ref.dv, { atol: 1e-4, relativeToMax: true });
+    }
+  });
+
+  it('block-wise and whole agree to float32 rounding on a longer sequence', () => {
+    tf.tidy(() => {
+      const q = tf.tensor(seededValues(2 * 256 * 16, 7), [1, 2, 256, 16]) as Tensor4D;
+      const k = tf.tensor(seededValues(2 * 256 * 16, 8), [1, 2, 256, 16]) as Tensor4D;
+      const v = tf.tensor(seededValues(2 * 256 * 16, 9), [1, 2, 256, 16]) as Tensor4D;
+      expectTensorsClose(causalAttention(q, k, v, { blockSize: 48 }), causalAttention(q, k, v), { atol: 2e-6 });
+    });
+  });
+
+  it('refuses a call that would not fit the wasm heap, and points to blockSize', () => {
+    const q = tf.zeros([1, 1, 20000, 1]) as Tensor4D;
+    expect(() => causalAttention(q, q, q)).toThrow(/causal attention over 20000 queries x 20000 keys.*pass \{ blockSize \}/);
+    q.dispose();
+  });
+
+  it('rejects a bad blockSize and more queries than keys', () => {
+    tf.tidy(() => {
+      const x = tf.zeros([1, 2, 4, 2]) as Tensor4D;
+      expect(() => causalAttention(x, x, x, { blockSize: 0 })).toThrow(/blockSize = 0 must be a positive integer/);
+      const k = tf.zeros([1, 2, 3, 2]) as Tensor4D;
+      expect(() => causalAttention(x, k, k)).toThrow(/4 queries but only 3 keys/);
+    });
+  });
+});
