@@ -1,0 +1,123 @@
+/**
+ * LoRA (Hu et al. 2021) as Hugging Face PEFT implements it (`peft/tuners/lora/layer.py`, `Linear`),
+ * the form LongLoRA uses (official fine-tune.py: r = 8, alpha = 16, dropout 0, no bias, targets
+ * q_proj, k_proj, v_proj, o_proj).
+ *
+ *   y = x W^T + (alpha / r) * dropout(x) A^T B^T      W [out, in] frozen, A [r, in], B [out, r]
+ *
+ * A starts Kaiming-uniform with a = sqrt(5) (uniform in ±1/sqrt(in)), B starts at zero, so the
+ * adapted model starts equal to the base model. Merging adds (alpha / r) B A into W; unmerging
+ * subtracts it again. Weights keep PEFT's layouts, so adapters save and load as PEFT files.
+ */
+import { tf, matmul } from '../backend';
+import type { Tensor, Tensor2D, Variable } from '../backend';
+
+export const LORA_DEFAULT_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
+
+export interface LoraConfig {
+  /** Rank r (official 8). */
+  r: number;
+  /** lora_alpha (official 16); the update is scaled by alpha / r. */
+  alpha: number;
+  /** Dropout on the adapter's input during training (official 0). */
+  dropout: number;
+  /** Module name suffixes to adapt (official q, k, v, o; optionally gate_proj, up_proj, down_proj). */
+  targets: string[];
+}
+
+export const DEFAULT_LORA_CONFIG: LoraConfig = { r: 8, alpha: 16, dropout: 0, targets: [...LORA_DEFAULT_TARGETS] };
+
+const VALID_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+/** Fills defaults and checks a partial LoRA config strictly (unknown keys are errors). */
+export function makeLoraConfig(overrides: Partial<LoraConfig> = {}): LoraConfig {
+  const known = Object.keys(DEFAULT_LORA_CONFIG);
+  const unknown = Object.keys(overrides).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new Error(`LoRA config: unknown key(s) ${unknown.join(', ')}; valid keys are ${known.join(', ')}`);
+  const c: LoraConfig = { ...DEFAULT_LORA_CONFIG, ...overrides, targets: [...(overrides.targets ?? DEFAULT_LORA_CONFIG.targets)] };
+  if (!Number.isInteger(c.r) || c.r < 1) throw new Error(`LoRA config: r = ${c.r} must be a positive integer (LongLoRA uses 8)`);
+  if (!(c.alpha > 0)) throw new Error(`LoRA config: alpha = ${c.alpha} must be positive (LongLoRA uses 16)`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`LoRA config: dropout = ${c.dropout} must be in [0, 1)`);
+  if (c.targets.length === 0) throw new Error(`LoRA config: targets is empty; name at least one of ${VALID_TARGETS.join(', ')}`);
+  const bad = c.targets.filter((t) => !VALID_TARGETS.includes(t));
+  if (bad.length > 0) throw new Error(`LoRA config: target(s) ${bad.join(', ')} are not Llama projections; use ${VALID_TARGETS.join(', ')}`);
+  return c;
+}
+
+/** mulberry32: a small seedable PRNG, so adapters initialise identically on every backend. */
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Kaiming-uniform with a = sqrt(5) on an [r, in] matrix: uniform in ±1/sqrt(in) (torch's nn.Linear default). */
+export function kaimingUniformA(r: number, inFeatures: number, seed: number): Float32Array {
+  const bound = 1 / Math.sqrt(inFeatures);
+  const rand = mulberry32(seed);
+  const out = new Float32Array(r * inFeatures);
+  for (let i = 0; i < out.length; i++) out[i] = (2 * rand() - 1) * bound;
+  return out;
+}
+
+/**
+ * The LoRA branch of one projection. `delta(x)` is what the model adds to `x W^T`; `A` and `B` are
+ * the trainable variables (PEFT layouts: A [r, in], B [out, r]).
+ */
+export class LoraLinear {
+  readonly A: Variable; // [r, in]
+  readonly B: Variable; // [out, r]
+  readonly scaling: number;
+  /** Dropout applies only while true (the trainer or `setLoraTraining` sets it). */
+  training = false;
+  private dropoutSeed: number;
+
+  constructor(
+    readonly moduleName: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly config: LoraConfig,
+    seed: number,
+  ) {
+    this.scaling = config.alpha / config.r;
+    this.A = tf.variable(tf.tensor2d(kaimingUniformA(config.r, inFeatures, seed), [config.r, inFeatures]), true, `${moduleName}.lora_A.weight`);
+    this.B = tf.variable(tf.zeros([outFeatures, config.r]), true, `${moduleName}.lora_B.weight`);
+    this.dropoutSeed = seed + 1;
+  }
+
+  /** (alpha / r) dropout(x) A^T B^T for x [N, in]; returns [N, out]. */
+  delta(x: Tensor2D): Tensor2D {
+    return tf.tidy(() => {
+      const dropped = this.training && this.config.dropout > 0 ? tf.dropout(x, this.config.dropout, undefined, this.dropoutSeed++) : x;
+      const low = matmul(dropped, this.A, false, true); // [N, r]
+      return tf.mul(matmul(low, this.B, false, true), this.scaling) as Tensor2D; // [N, out]
+    });
+  }
+
+  /** (alpha / r) B A, the update merging adds to W [out, in]. */
+  deltaWeight(): Tensor2D {
+    return tf.tidy(() => tf.mul(matmul(this.B, this.A), this.scaling) as Tensor2D);
+  }
+
+  dispose(): void {
+    this.A.dispose();
+    this.B.dispose();
+  }
+}
+
+/** Adds (sign = 1) or removes (sign = -1) an adapter's update in a weight variable, in place. */
+export function foldLoraInto(weight: Variable, adapter: LoraLinear, sign: 1 | -1): void {
+  const expected = [adapter.outFeatures, adapter.inFeatures];
+  if (weight.shape[0] !== expected[0] || weight.shape[1] !== expected[1]) {
+    throw new Error(`LoRA merge: ${adapter.moduleName}.weight is [${weight.shape.join(', ')}] but the adapter is for [${expected.join(', ')}]`);
+  }
+  tf.tidy(() => {
+    const update: Tensor = adapter.deltaWeight();
+    weight.assign(sign === 1 ? tf.add(weight, update) : tf.sub(weight, update));
+  });
+}
