@@ -3,3 +3,5 @@ export { timeIt } from './timing';
 export type { Timing, TimingOptions } from './timing';
 export { runBench, benchMarkdown, measureMatmulGflops, benchAttention } from './bench';
 export type { BenchReport, BenchOptions, AttentionBenchEntry, TrainStepBenchEntry, MaxTrainableSeqLen } from './bench';
+export { flopsBreakdown, trainingStepFlops } from './flops';
+export type { FlopsBreakdown, FlopsConfig, FlopsOptions } from './flops';
