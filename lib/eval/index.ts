@@ -1,0 +1,7 @@
+/** Evaluation: sliding-window perplexity (eval.py protocol), generation with a KV cache, passkey retrieval. */
+export { evaluatePerplexity, windowStarts, evenlySpaced } from './perplexity';
+export type { PerplexityOptions, PerplexityRow, CausalLM } from './perplexity';
+export { generate, pickToken } from './generate';
+export type { GenerateOptions, CachedCausalLM } from './generate';
+export { evaluatePasskey, runPasskeyTrial } from './passkey';
+export type { PasskeyEvalOptions, PasskeyLengthResult } from './passkey';
