@@ -9,7 +9,7 @@
  */
 import type { Tensor4D } from '../backend';
 import { causalAttention } from './causal';
-import { shiftedSparseAttention } from './s2';
+import { shiftedSparseAttention, sftGroupSize } from './s2';
 import type { S2Variant } from './s2';
 import { attentionMask, maskedAttention } from './patterns';
 import type { PatternKind } from './patterns';
@@ -28,6 +28,14 @@ export interface S2AttentionSpec {
   /** A fixed G instead of the ratio. */
   groupSize?: number;
   variant?: S2Variant;
+  /**
+   * `'sft'`: the official supervised fine-tuning rule (`llama_attn_replace_sft.py`) scaled to our
+   * context: G = N/4 when N is a multiple of `baseContext`, else 2 x baseContext, and a shorter last
+   * group is allowed (SFT examples have any length). Default `'ratio'` (G = N x groupSizeRatio, N % G = 0).
+   */
+  groupSizeRule?: 'ratio' | 'sft';
+  /** The model's original context (official 4096), for `groupSizeRule: 'sft'`. */
+  baseContext?: number;
   /** Also use S2 outside training (default false: dense causal at inference, as LongLoRA). */
   atInference?: boolean;
 }
@@ -68,6 +76,10 @@ export function attend(spec: AttentionSpec, q: Tensor4D, k: Tensor4D, v: Tensor4
       return causalAttention(q, k, v, { blockSize: spec.blockSize });
     case 's2': {
       if (!training && !spec.atInference) return causalAttention(q, k, v);
+      if (spec.groupSizeRule === 'sft') {
+        if (spec.baseContext === undefined) throw new Error("attention: groupSizeRule 'sft' needs baseContext (the model's original context, e.g. config.maxPositionEmbeddings)");
+        return shiftedSparseAttention(q, k, v, { groupSize: sftGroupSize(q.shape[2], spec.baseContext), variant: spec.variant, partialGroups: true });
+      }
       return shiftedSparseAttention(q, k, v, { groupSize: groupSizeFor(spec, q.shape[2]), variant: spec.variant });
     }
     case 'pattern': {

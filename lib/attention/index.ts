@@ -1,7 +1,7 @@
 /** Attention: dense causal (with blocks), S2-Attn (offset and roll), mask patterns, and `attend`. */
 export { causalAttention, repeatKv, causalMask, maskedSoftmaxAttention, checkAttentionShapes, attentionScoreBytes, MASK_VALUE } from './causal';
 export type { CausalAttentionOptions } from './causal';
-export { shiftedSparseAttention, s2ScoreCount } from './s2';
+export { shiftedSparseAttention, s2ScoreCount, s2Segments, sftGroupSize } from './s2';
 export type { S2Options, S2Variant } from './s2';
 export { attentionMask, attentionMaskArray, maskedAttention, allowed as patternAllows, PATTERN_KINDS } from './patterns';
 export type { PatternKind, PatternOptions } from './patterns';

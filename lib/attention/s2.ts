@@ -33,10 +33,16 @@ export interface S2Options {
   groupSize: number;
   /** Pattern 2 flavour: `'offset'` (official flash path, no leak) or `'roll'` (Algorithm 1, wraps). */
   variant?: S2Variant;
+  /**
+   * Allow a shorter last group (N not a multiple of G, or G > N), as the official SFT path does
+   * (`llama_attn_replace_sft.py`); `'offset'` only. Off by default: pre-training style S2 requires
+   * N % G = 0, as the official code raises otherwise.
+   */
+  partialGroups?: boolean;
 }
 
 /** Validates S2 arguments against q/k/v; returns the sizes. */
-export function checkS2(q: Tensor, k: Tensor, v: Tensor, groupSize: number, variant: string): { b: number; h: number; hkv: number; n: number; d: number } {
+export function checkS2(q: Tensor, k: Tensor, v: Tensor, groupSize: number, variant: string, partialGroups = false): { b: number; h: number; hkv: number; n: number; d: number } {
   const what = 'shiftedSparseAttention';
   const { b, h, hkv, tq, tk, d } = checkAttentionShapes(q, k, v, what);
   if (tq !== tk) throw new Error(`${what}: q has ${tq} positions and k/v ${tk}; S2-Attn is self-attention over one sequence (no KV cache)`);
@@ -45,31 +51,72 @@ export function checkS2(q: Tensor, k: Tensor, v: Tensor, groupSize: number, vari
   if (h % 2 !== 0) throw new Error(`${what}: ${h} heads; S2-Attn shifts half of the heads, so the head count must be even`);
   if (!Number.isInteger(groupSize) || groupSize < 2) throw new Error(`${what}: groupSize = ${groupSize} must be an even integer >= 2`);
   if (groupSize % 2 !== 0) throw new Error(`${what}: groupSize = ${groupSize} is odd; the shift is G/2, so G must be even`);
+  if (partialGroups) {
+    if (variant !== 'offset') throw new Error(`${what}: partialGroups (the SFT path) exists only for the 'offset' variant`);
+    return { b, h, hkv, n, d };
+  }
   if (groupSize > n) throw new Error(`${what}: groupSize = ${groupSize} is larger than the sequence (${n}); use G <= N (LongLoRA: G = N/4)`);
   if (n % groupSize !== 0) throw new Error(`${what}: groupSize = ${groupSize} does not divide the sequence length ${n}; pad or cut the sequence to a multiple of G`);
   return { b, h, hkv, n, d };
 }
 
-/** Causal attention inside consecutive groups of `g` positions of `[rows, n, D]` tensors. */
-function groupedCausal(q: Tensor, k: Tensor, v: Tensor, g: number): Tensor {
-  const [rows, n, d] = q.shape;
-  const groups = (rows * n) / g;
-  const fold = (t: Tensor) => tf.reshape(t, [groups, g, d]); // free: groups are contiguous
-  return tf.reshape(maskedSoftmaxAttention(fold(q), fold(k), fold(v), causalMask(g, g)), [rows, n, d]);
+/**
+ * The official SFT rule for the group size (`llama_attn_replace_sft.py`): G = N/4 when N is a
+ * multiple of 4096, else 8192, with 4096 = Llama-2's context. Scaled to a model whose original
+ * context is `baseContext`: G = N/4 when N % baseContext = 0, else 2 x baseContext (a shorter last
+ * group allowed; with G >= 2N both halves see the whole sequence, as officially for N <= 4096).
+ */
+export function sftGroupSize(n: number, baseContext: number): number {
+  if (!Number.isInteger(baseContext) || baseContext < 2 || baseContext % 2 !== 0) throw new Error(`sftGroupSize: baseContext = ${baseContext} must be an even integer >= 2 (the model's original context)`);
+  return n % baseContext === 0 ? n / 4 : 2 * baseContext;
 }
 
-/** Pattern 2 without wrap-around: segments [0, G/2), [G/2 + kG, ...), [N - G/2, N) of `[rows, N, D]`. */
-function offsetGroups(q: Tensor, k: Tensor, v: Tensor, g: number): Tensor {
+/**
+ * The segments (half-open [start, end) ranges of positions) one head half attends within:
+ * pattern 1 `[0, G), [G, 2G), ...`; pattern 2 (`shifted`) `[0, G/2), [G/2, 3G/2), ...`. Segments end
+ * at N: with `partial` the last one may be shorter than G (the official SFT path drops shifted
+ * borders at or past N), otherwise N must be a multiple of G.
+ */
+export function s2Segments(n: number, g: number, shifted: boolean): Array<[number, number]> {
+  const borders = [0];
+  for (let b = shifted ? g / 2 : g; b < n; b += g) borders.push(b);
+  borders.push(n);
+  return borders.slice(0, -1).map((b, i) => [b, borders[i + 1]] as [number, number]);
+}
+
+/**
+ * Causal attention inside each segment of `[rows, N, D]` tensors. Consecutive equal-length segments
+ * form a run that folds into the batch axis for free (a reshape); runs of the same segment length
+ * share one attention call, so the number of kernel calls does not grow with N / G.
+ */
+function segmentedCausal(q: Tensor, k: Tensor, v: Tensor, segments: Array<[number, number]>): Tensor {
   const [rows, n, d] = q.shape;
-  const half = g / 2;
-  const ends = (t: Tensor) => tf.concat([tf.slice(t, [0, 0, 0], [rows, half, d]), tf.slice(t, [0, n - half, 0], [rows, half, d])], 1); // [rows, G, D]
-  const endsOut = tf.reshape(groupedCausal(ends(q), ends(k), ends(v), half), [rows, g, d]); // both half segments at once
-  const first = tf.slice(endsOut, [0, 0, 0], [rows, half, d]);
-  const last = tf.slice(endsOut, [0, half, 0], [rows, half, d]);
-  if (n === g) return tf.concat([first, last], 1);
-  const middle = (t: Tensor) => tf.slice(t, [0, half, 0], [rows, n - g, d]); // [rows, N - G, D]
-  const middleOut = groupedCausal(middle(q), middle(k), middle(v), g);
-  return tf.concat([first, middleOut, last], 1);
+  const runs: Array<{ start: number; len: number; count: number }> = [];
+  for (const [a, b] of segments) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.len === b - a && last.start + last.len * last.count === a) last.count++;
+    else runs.push({ start: a, len: b - a, count: 1 });
+  }
+  // [rows, N, D] -> a run as [rows * count, len, D]
+  const take = (t: Tensor, r: { start: number; len: number; count: number }) => {
+    const part = r.start === 0 && r.len * r.count === n ? t : tf.slice(t, [0, r.start, 0], [rows, r.len * r.count, d]);
+    return tf.reshape(part, [rows * r.count, r.len, d]);
+  };
+  const outs = new Map<(typeof runs)[number], Tensor>();
+  for (const len of new Set(runs.map((r) => r.len))) {
+    const same = runs.filter((r) => r.len === len);
+    const stack = (t: Tensor) => (same.length === 1 ? take(t, same[0]) : tf.concat(same.map((r) => take(t, r)), 0));
+    const out = maskedSoftmaxAttention(stack(q), stack(k), stack(v), causalMask(len, len)); // [sum rows*count, len, D]
+    let offset = 0;
+    for (const r of same) {
+      const m = rows * r.count;
+      const piece = same.length === 1 ? out : tf.slice(out, [offset, 0, 0], [m, len, d]);
+      outs.set(r, tf.reshape(piece, [rows, r.count * len, d]));
+      offset += m;
+    }
+  }
+  const ordered = runs.map((r) => outs.get(r) as Tensor);
+  return ordered.length === 1 ? ordered[0] : tf.concat(ordered, 1);
 }
 
 /** Rolls `[rows, N, D]` along the sequence: out[i] = x[(i + shift) mod N] (torch.roll by -shift). */
@@ -82,8 +129,9 @@ function rollLeft(x: Tensor, shift: number): Tensor {
 
 /** Score entries S2 computes for one batch entry (both halves), for memory estimates and FLOPs. */
 export function s2ScoreCount(h: number, n: number, g: number, variant: S2Variant = 'offset'): number {
-  const pattern1 = (h / 2) * n * g;
-  const pattern2 = variant === 'roll' ? (h / 2) * n * g : (h / 2) * (n * g - (g * g) / 2);
+  const scores = (segs: Array<[number, number]>) => segs.reduce((p, [a, b]) => p + (b - a) * (b - a), 0);
+  const pattern1 = (h / 2) * scores(s2Segments(n, g, false));
+  const pattern2 = (h / 2) * (variant === 'roll' ? scores(s2Segments(n, g, false)) : scores(s2Segments(n, g, true)));
   return pattern1 + pattern2;
 }
 
@@ -91,8 +139,8 @@ export function s2ScoreCount(h: number, n: number, g: number, variant: S2Variant
  * S2-Attn on `[B, H, N, D]` queries and `[B, Hkv, N, D]` keys/values; returns `[B, H, N, D]`.
  * See the file comment for the two variants.
  */
-export function shiftedSparseAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { groupSize, variant = 'offset' }: S2Options): Tensor4D {
-  const { b, h, hkv, n, d } = checkS2(q, k, v, groupSize, variant);
+export function shiftedSparseAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { groupSize, variant = 'offset', partialGroups = false }: S2Options): Tensor4D {
+  const { b, h, hkv, n, d } = checkS2(q, k, v, groupSize, variant, partialGroups);
   assertFitsInMemory(
     4 * 10 * b * s2ScoreCount(h, n, groupSize, variant),
     `S2-Attn over ${n} positions, groups of ${groupSize}, ${b * h} batch-heads`,
@@ -108,13 +156,13 @@ export function shiftedSparseAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { 
     const [q1, q2] = halves(q);
     const [k1, k2] = halves(kk);
     const [v1, v2] = halves(vv);
-    const out1 = groupedCausal(q1, k1, v1, groupSize);
+    const out1 = segmentedCausal(q1, k1, v1, s2Segments(n, groupSize, false));
     let out2: Tensor;
     if (variant === 'offset') {
-      out2 = offsetGroups(q2, k2, v2, groupSize);
+      out2 = segmentedCausal(q2, k2, v2, s2Segments(n, groupSize, true));
     } else {
       const s = groupSize / 2;
-      const rolled = groupedCausal(rollLeft(q2, s), rollLeft(k2, s), rollLeft(v2, s), groupSize);
+      const rolled = segmentedCausal(rollLeft(q2, s), rollLeft(k2, s), rollLeft(v2, s), s2Segments(n, groupSize, false));
       out2 = rollLeft(rolled, n - s); // roll back by +G/2
     }
     const shape: [number, number, number, number] = [b, half, n, d];

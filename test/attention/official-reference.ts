@@ -37,6 +37,30 @@ export function officialOffsetSegments(heads: number, n: number, g: number): All
   };
 }
 
+/**
+ * Keys per (head, query) for the official SFT flash path (`llama_attn_replace_sft.py`): like
+ * `officialOffsetSegments`, but `arange(0, N, G)` may end in a partial group, shifted borders
+ * `>= N` are set to int32 min and filtered out (`cu_q_lens[cu_q_lens >= 0]`).
+ */
+export function officialSftSegments(heads: number, n: number, g: number): Allowed {
+  const cuQLens = [0, n, 2 * n];
+  const tmp: number[] = [];
+  for (let x = 0; x < n; x += g) tmp.push(x);
+  const INT_MIN = -2147483648;
+  const tmp2 = tmp.map((t) => (t + g / 2 >= n ? INT_MIN : t + g / 2));
+  const flat = [...tmp.map((t) => t + cuQLens[0]), cuQLens[1], ...tmp2.map((t) => t + cuQLens[1]), cuQLens[2]];
+  const cu = flat.filter((x) => x >= 0);
+  return (h, i) => {
+    const row = h < heads / 2 ? 0 : 1;
+    const packed = row * n + i;
+    let start = 0;
+    for (let s = 0; s + 1 < cu.length; s++) if (packed >= cu[s] && packed < cu[s + 1]) start = cu[s];
+    const keys: number[] = [];
+    for (let p = start; p <= packed; p++) keys.push(p - row * n);
+    return keys;
+  };
+}
+
 /** Keys per (head, query) for the official non-flash path (`'roll'`), by following the roll. */
 export function officialRollGroups(heads: number, n: number, g: number): Allowed {
   const s = g / 2;

@@ -5,10 +5,10 @@
  */
 import { tf, ready } from '../../lib/backend';
 import type { Tensor4D } from '../../lib/backend';
-import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask, attend } from '../../lib/attention';
+import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask, attend, sftGroupSize } from '../../lib/attention';
 import type { S2Variant } from '../../lib/attention';
 import { expectTensorsClose, seededValues } from '../helpers';
-import { denseAttention64, officialOffsetSegments, officialRollGroups, causalAllowed } from './official-reference';
+import { denseAttention64, officialOffsetSegments, officialRollGroups, officialSftSegments, causalAllowed } from './official-reference';
 
 interface Dims {
   b: number;
@@ -180,6 +180,30 @@ describe('S2-Attn properties (wasm)', () => {
     expectAttentionClose(train, reference(c, 51, 'offset'));
     expectAttentionClose(infer, reference(c, 51, 'full'));
     expectAttentionClose(inferS2, reference(c, 51, 'offset'));
+  });
+
+  it.each([
+    { b: 1, h: 4, hkv: 2, n: 20, d: 4, g: 8 }, // partial last group in both halves
+    { b: 2, h: 2, hkv: 2, n: 12, d: 4, g: 8 }, // pattern 1: [0,8) [8,12); pattern 2: [0,4) [4,12)
+    { b: 1, h: 2, hkv: 2, n: 6, d: 4, g: 16 }, // G > N: both halves see everything
+    { b: 1, h: 2, hkv: 2, n: 16, d: 4, g: 4 }, // whole groups: same as the pre-training path
+  ])('the SFT path (partial groups) matches the official SFT cu_seqlens: %j', (c) => {
+    const got = ours(c, 71, (q, k, v) => shiftedSparseAttention(q, k, v, { groupSize: c.g, partialGroups: true }));
+    const x = inputs(c, 71);
+    const ref = denseAttention64(x.q, x.k, x.v, x.w, { b: c.b, h: c.h, hkv: c.hkv, tq: c.n, tk: c.n, d: c.d }, officialSftSegments(c.h, c.n, c.g));
+    expectAttentionClose(got, ref);
+  });
+
+  it('the SFT group-size rule, scaled: N/4 on multiples of the base context, else 2 x base', () => {
+    // official: 4096 -> 1024, 8192 -> 2048, 5000 -> 8192, 100 -> 8192
+    expect([4096, 8192, 5000, 100].map((n) => sftGroupSize(n, 4096))).toEqual([1024, 2048, 8192, 8192]);
+    expect([256, 512, 300].map((n) => sftGroupSize(n, 256))).toEqual([64, 128, 512]);
+    const c: Dims = { b: 1, h: 4, hkv: 4, n: 40, d: 4, g: 32 };
+    const got = ours(c, 81, (q, k, v) => attend({ kind: 's2', groupSizeRule: 'sft', baseContext: 16 }, q, k, v, { training: true }));
+    const x = inputs(c, 81);
+    expectAttentionClose(got, denseAttention64(x.q, x.k, x.v, x.w, { b: 1, h: 4, hkv: 4, tq: 40, tk: 40, d: 4 }, officialSftSegments(4, 40, 32)));
+    expect(() => attend({ kind: 's2', groupSizeRule: 'sft' }, tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, { training: true })).toThrow(/needs baseContext/);
+    expect(() => shiftedSparseAttention(tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, { groupSize: 4, variant: 'roll', partialGroups: true })).toThrow(/only for the 'offset' variant/);
   });
 
   it('leaks no tensors', () => {
