@@ -1,0 +1,43 @@
+/** Checkpoints and formats: safetensors, Hugging Face checkpoint directories, atomic writes, weight assignment. */
+export {
+  parseSafetensors,
+  parseSafetensorsHeader,
+  safetensorsHeaderLength,
+  serializeSafetensors,
+  readSafetensorsHeader,
+  readSafetensors,
+  readSafetensorsFile,
+  readSafetensorsWithMetadata,
+  writeSafetensors,
+  entriesToTensors,
+  tensorsToEntries,
+  SAFETENSORS_DTYPES,
+  SAFETENSORS_DTYPE_BYTES,
+  MAX_SAFETENSORS_HEADER_BYTES,
+} from './safetensors';
+export type {
+  SafetensorsDtype,
+  WritableSafetensorsDtype,
+  SafetensorsEntry,
+  ParsedSafetensors,
+  SafetensorsHeader,
+  SafetensorsHeaderEntry,
+  SafetensorsInput,
+  WriteSafetensorsOptions,
+} from './safetensors';
+export { f16BitsToFloat, bf16BitsToFloat, floatToF16Bits, floatToBf16Bits, decodeF16, decodeBf16, encodeF16, encodeBf16 } from './half';
+export { writeFileAtomic, writeJsonAtomic, replaceDirectoryAtomic, recoverInterruptedReplace, fsyncDirectory } from './atomic';
+export {
+  loadHFCheckpoint,
+  saveHFCheckpoint,
+  planShards,
+  hfShardName,
+  HF_CONFIG_NAME,
+  HF_WEIGHTS_NAME,
+  HF_WEIGHTS_INDEX_NAME,
+  HF_DEFAULT_MAX_SHARD_BYTES,
+} from './hf';
+export type { HFCheckpoint, SaveHFCheckpointOptions, SavedHFCheckpoint } from './hf';
+export { assignWeights, compareWeightSets, hasWeightProblems, formatWeightSetDiff } from './assign';
+export type { NamePattern, TensorSignature, WeightSetDiff, WeightMatchOptions, AssignReport } from './assign';
+export { hfLlamaParameterShapes, checkHFLlamaTensors } from './llama-names';
