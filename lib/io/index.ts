@@ -41,3 +41,5 @@ export type { HFCheckpoint, SaveHFCheckpointOptions, SavedHFCheckpoint } from '.
 export { assignWeights, compareWeightSets, hasWeightProblems, formatWeightSetDiff } from './assign';
 export type { NamePattern, TensorSignature, WeightSetDiff, WeightMatchOptions, AssignReport } from './assign';
 export { hfLlamaParameterShapes, checkHFLlamaTensors } from './llama-names';
+export { savePeftAdapter, loadPeftAdapter, saveMergedCheckpoint, peftAdapterConfig, loraConfigFromPeft, peftKey, PEFT_CONFIG_NAME, PEFT_WEIGHTS_NAME, TRAINABLE_PARAMS_NAME } from './peft';
+export type { SaveAdapterOptions } from './peft';

@@ -3,5 +3,5 @@ export { LoraLinear, makeLoraConfig, kaimingUniformA, foldLoraInto, DEFAULT_LORA
 export type { LoraConfig } from './lora';
 export { applyLora, selectTrainable, LoraAdapters } from './apply';
 export type { AdaptableModel } from './apply';
-export { isTrainable, isLoraParameter, trainableParameterCounts, llamaParameterShapes, loraParameterShapes, TRAINABLE_SETS } from './trainable';
-export type { TrainableSet, ParameterCounts, LlamaShapeConfig } from './trainable';
+export { isTrainable, isLoraParameter, trainableParameterCounts, loraParameterShapes, TRAINABLE_SETS } from './trainable';
+export type { TrainableSet, ParameterCounts } from './trainable';

@@ -85,8 +85,9 @@ export class LoraLinear {
     seed: number,
   ) {
     this.scaling = config.alpha / config.r;
-    this.A = tf.variable(tf.tensor2d(kaimingUniformA(config.r, inFeatures, seed), [config.r, inFeatures]), true, `${moduleName}.lora_A.weight`);
-    this.B = tf.variable(tf.zeros([outFeatures, config.r]), true, `${moduleName}.lora_B.weight`);
+    // Unnamed: tf.variable names are global, and several models may carry adapters for the same module.
+    this.A = tf.variable(tf.tensor2d(kaimingUniformA(config.r, inFeatures, seed), [config.r, inFeatures]), true);
+    this.B = tf.variable(tf.zeros([outFeatures, config.r]), true);
     this.dropoutSeed = seed + 1;
   }
 

@@ -12,6 +12,8 @@
  */
 import type { LoraConfig } from './lora';
 import { DEFAULT_LORA_CONFIG } from './lora';
+import { parameterShapes } from '../model/config';
+import type { LlamaConfig } from '../model/config';
 
 export type TrainableSet = 'full' | 'lora' | 'lora+norm' | 'lora+embed' | 'lora+norm+embed';
 
@@ -37,43 +39,10 @@ export function isTrainable(set: TrainableSet, name: string): boolean {
   return (set.includes('+norm') && name.includes('norm')) || (set.includes('+embed') && name.includes('embed'));
 }
 
-/** The shape facts of a Llama config that parameter counting needs. */
-export interface LlamaShapeConfig {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numHiddenLayers: number;
-  numAttentionHeads: number;
-  numKeyValueHeads: number;
-  tieWordEmbeddings: boolean;
-}
-
-/** Every weight of a Llama model by Hugging Face name, with its HF shape (linears [out, in]). */
-export function llamaParameterShapes(c: LlamaShapeConfig): Map<string, number[]> {
-  const d = c.hiddenSize / c.numAttentionHeads;
-  const shapes = new Map<string, number[]>();
-  shapes.set('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]);
-  for (let i = 0; i < c.numHiddenLayers; i++) {
-    const p = `model.layers.${i}`;
-    shapes.set(`${p}.input_layernorm.weight`, [c.hiddenSize]);
-    shapes.set(`${p}.self_attn.q_proj.weight`, [c.numAttentionHeads * d, c.hiddenSize]);
-    shapes.set(`${p}.self_attn.k_proj.weight`, [c.numKeyValueHeads * d, c.hiddenSize]);
-    shapes.set(`${p}.self_attn.v_proj.weight`, [c.numKeyValueHeads * d, c.hiddenSize]);
-    shapes.set(`${p}.self_attn.o_proj.weight`, [c.hiddenSize, c.numAttentionHeads * d]);
-    shapes.set(`${p}.post_attention_layernorm.weight`, [c.hiddenSize]);
-    shapes.set(`${p}.mlp.gate_proj.weight`, [c.intermediateSize, c.hiddenSize]);
-    shapes.set(`${p}.mlp.up_proj.weight`, [c.intermediateSize, c.hiddenSize]);
-    shapes.set(`${p}.mlp.down_proj.weight`, [c.hiddenSize, c.intermediateSize]);
-  }
-  shapes.set('model.norm.weight', [c.hiddenSize]);
-  if (!c.tieWordEmbeddings) shapes.set('lm_head.weight', [c.vocabSize, c.hiddenSize]);
-  return shapes;
-}
-
 /** The LoRA weights `applyLora` would add, by name, with PEFT shapes (A [r, in], B [out, r]). */
-export function loraParameterShapes(c: LlamaShapeConfig, lora: LoraConfig = DEFAULT_LORA_CONFIG): Map<string, number[]> {
+export function loraParameterShapes(c: LlamaConfig, lora: LoraConfig = DEFAULT_LORA_CONFIG): Map<string, number[]> {
   const out = new Map<string, number[]>();
-  for (const [name, shape] of llamaParameterShapes(c)) {
+  for (const [name, shape] of parameterShapes(c)) {
     const module = name.replace(/\.weight$/, '');
     if (!lora.targets.some((t) => module.endsWith(`.${t}`))) continue;
     out.set(`${module}.lora_A.weight`, [lora.r, shape[1]]);
@@ -104,10 +73,10 @@ export interface ParameterCounts {
 const size = (shape: number[]): number => shape.reduce((p, x) => p * x, 1);
 
 /** Parameter counts per group and what `set` trains, from the config alone (nothing allocated). */
-export function trainableParameterCounts(c: LlamaShapeConfig, set: TrainableSet, lora: LoraConfig = DEFAULT_LORA_CONFIG): ParameterCounts {
+export function trainableParameterCounts(c: LlamaConfig, set: TrainableSet, lora: LoraConfig = DEFAULT_LORA_CONFIG): ParameterCounts {
   checkSet(set);
   const counts: ParameterCounts = { embed: 0, norm: 0, lora: 0, attention: 0, mlp: 0, head: 0, trainable: 0, total: 0 };
-  const all = new Map(llamaParameterShapes(c));
+  const all = new Map(parameterShapes(c));
   if (set !== 'full') for (const [n, s] of loraParameterShapes(c, lora)) all.set(n, s);
   for (const [name, shape] of all) {
     const n = size(shape);

@@ -5,10 +5,11 @@
 import { tf, ready } from '../../lib/backend';
 import type { Tensor2D, Variable } from '../../lib/backend';
 import { applyLora, LoraLinear, makeLoraConfig, isTrainable, trainableParameterCounts, selectTrainable, TRAINABLE_SETS } from '../../lib/lora';
-import type { AdaptableModel, LlamaShapeConfig } from '../../lib/lora';
+import type { AdaptableModel } from '../../lib/lora';
+import { presets } from '../../lib/model';
 import { expectTensorsClose, seededValues } from '../helpers';
 
-const LLAMA2_7B: LlamaShapeConfig = { vocabSize: 32000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32, numAttentionHeads: 32, numKeyValueHeads: 32, tieWordEmbeddings: false };
+const LLAMA2_7B = presets.llama2_7b;
 
 /** A two-projection stand-in with the model's adapter hook: y = x W^T (+ adapter delta). */
 function fakeModel(seed: number): AdaptableModel & { linear(name: string, x: Tensor2D): Tensor2D } {
