@@ -12,3 +12,4 @@ export * from './io';
 export * from './lora';
 export * from './eval';
 export * from './data';
+export * from './model';

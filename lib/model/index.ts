@@ -1,0 +1,25 @@
+/** The Llama model: config (+ HF config.json, presets), RoPE with position interpolation, KV cache, LlamaForCausalLM. */
+export {
+  presets,
+  makeConfig,
+  validateConfig,
+  validateRopeScaling,
+  fromHFConfig,
+  toHFConfig,
+  headDim,
+  ropeSettings,
+  effectiveContext,
+  parameterShapes,
+  parameterCount,
+  LLAMA_CONFIG_KEYS,
+} from './config';
+export type { LlamaConfig, PresetName, FromHFConfigOptions } from './config';
+export { ropeInverseFrequencies, ropeTableValues, ropeTables, rotateHalf, applyRope } from './rope';
+export type { RopeScaling, LinearRopeScaling, DynamicRopeScaling, YarnRopeScaling, RopeSettings, RopeFrequencies } from './rope';
+export { rmsNorm, silu } from './layers';
+export { KVCache } from './kv-cache';
+export { SeededRandom } from './random';
+export { LlamaForCausalLM, LABEL_IGNORE_INDEX } from './llama';
+export type { LinearAdapter, ForwardOptions, LossOptions, CreateOptions } from './llama';
+export { extendContext } from './extend';
+export type { ContextExtensionMethod } from './extend';
