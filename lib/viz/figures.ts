@@ -1,0 +1,334 @@
+/**
+ * Ready-made figures for the notebooks: attention-mask heatmaps per head, a live loss curve, cost
+ * curves and HTML tables. Each returns a `Figure` (plain JSON) for `show`; none needs a browser.
+ */
+import { tf } from '../backend';
+import type { Tensor } from '../backend';
+import { htmlFigure, plotlyFigure, vegaLiteFigure } from './figure';
+import type { Figure, PlotlyTrace } from './figure';
+import { LiveDisplay } from './display';
+import type { DisplayWriter } from './display';
+
+/** The most cells (heads x seq x seq) `maskHeatmap` draws; beyond that the SVG gets unwieldy. */
+export const MAX_HEATMAP_CELLS = 32768;
+
+/** Options of `maskHeatmap`. */
+export interface MaskHeatmapOptions {
+  title?: string;
+  /** Which heads to draw (default all). */
+  heads?: number[];
+  /** Facet columns (default min(heads, 4)). */
+  columns?: number;
+}
+
+function maskArray(mask: boolean[][][] | number[][][] | Tensor): unknown[][][] {
+  if (mask instanceof tf.Tensor) {
+    if (mask.rank !== 3) throw new Error(`maskHeatmap: mask has shape [${mask.shape}]; expected [heads, seq, seq] (add a heads axis with expandDims(mask, 0))`);
+    return mask.arraySync() as unknown[][][];
+  }
+  const heads: unknown[] = mask;
+  if (!Array.isArray(heads) || !heads.every((h) => Array.isArray(h) && h.every((r) => Array.isArray(r)))) {
+    throw new Error('maskHeatmap: mask must be a [heads, seq, seq] tensor or nested array (wrap a single [seq, seq] mask as [mask])');
+  }
+  return mask as unknown[][][];
+}
+
+/**
+ * Heatmaps of a boolean attention mask `[heads, seq, seq]`, one panel per head: row = query i,
+ * column = key j, dark where query i may attend to key j (true or 1), as `attentionMask` returns
+ * (lib/attention/patterns.ts; the paper's Figure 2 and appendix Figure 7 draw the same thing).
+ */
+export function maskHeatmap(mask: boolean[][][] | number[][][] | Tensor, { title, heads, columns }: MaskHeatmapOptions = {}): Figure {
+  const m = maskArray(mask);
+  const h = m.length;
+  const n = h > 0 ? m[0].length : 0;
+  if (h === 0 || n === 0) throw new Error(`maskHeatmap: mask is empty ([${h}, ${n}, ...]); expected [heads, seq, seq] with heads, seq >= 1`);
+  m.forEach((head, hi) => {
+    if (head.length !== n || head.some((row) => row.length !== n)) {
+      throw new Error(`maskHeatmap: head ${hi} is not ${n}x${n}; every head must be a square [seq, seq] mask`);
+    }
+  });
+  const which = heads ?? m.map((_, i) => i);
+  for (const hi of which) {
+    if (!Number.isInteger(hi) || hi < 0 || hi >= h) throw new Error(`maskHeatmap: heads contains ${hi}; the mask has heads 0..${h - 1}`);
+  }
+  if (which.length * n * n > MAX_HEATMAP_CELLS) {
+    throw new Error(`maskHeatmap: ${which.length} heads x ${n}x${n} = ${which.length * n * n} cells exceed ${MAX_HEATMAP_CELLS}; pass fewer heads or a shorter sequence`);
+  }
+  const values: Array<{ head: string; query: number; key: number; mask: string }> = [];
+  for (const hi of which) {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const v = m[hi][i][j];
+        if (v !== true && v !== false && v !== 0 && v !== 1) {
+          throw new Error(`maskHeatmap: mask[${hi}][${i}][${j}] = ${String(v)} is not boolean or 0/1; pass a boolean mask (true = may attend)`);
+        }
+        values.push({ head: `head ${hi}`, query: i, key: j, mask: v === true || v === 1 ? 'attends' : 'masked' });
+      }
+    }
+  }
+  const cell = Math.max(2, Math.min(12, Math.floor(240 / n)));
+  const step = Math.ceil(n / 16);
+  const ticks = Array.from({ length: Math.ceil(n / step) }, (_, k) => k * step);
+  const domain = Array.from({ length: n }, (_, k) => k);
+  return vegaLiteFigure({
+    ...(title ? { title } : {}),
+    data: { values },
+    facet: { field: 'head', type: 'ordinal', sort: which.map((hi) => `head ${hi}`), title: null },
+    columns: columns ?? Math.min(which.length, 4),
+    spec: {
+      width: cell * n,
+      height: cell * n,
+      mark: { type: 'rect' },
+      encoding: {
+        x: { field: 'key', type: 'ordinal', scale: { domain }, axis: { values: ticks, labelAngle: 0 }, title: 'key j' },
+        y: { field: 'query', type: 'ordinal', scale: { domain }, axis: { values: ticks }, title: 'query i' },
+        color: { field: 'mask', type: 'nominal', scale: { domain: ['attends', 'masked'], range: ['#1f4e79', '#e8edf3'] }, title: null },
+        tooltip: [
+          { field: 'head', type: 'nominal' },
+          { field: 'query', type: 'ordinal' },
+          { field: 'key', type: 'ordinal' },
+          { field: 'mask', type: 'nominal' },
+        ],
+      },
+    },
+  });
+}
+
+/** One recorded point of a loss curve. */
+export interface LossPoint {
+  step: number;
+  loss: number;
+  series: string;
+}
+
+/** Options of `lossCurve`. */
+export interface LossCurveOptions {
+  title?: string;
+  /** Log-scale y axis (default false). */
+  logY?: boolean;
+  /** Least time between two redraws while training (default 1000 ms); `flush` always draws. */
+  minIntervalMs?: number;
+  /** Where updates go (default: the tslab kernel if running in one; null: record only). */
+  writer?: DisplayWriter | null;
+}
+
+const LOSS_CURVE_KEYS = ['title', 'logY', 'minIntervalMs', 'writer'];
+
+/**
+ * A loss curve that redraws itself in place while training (one notebook output, replaced with
+ * Jupyter's update_display_data at most once per `minIntervalMs`). `push` records a point;
+ * `await flush()` draws the final state and reports a failed redraw.
+ */
+export class LossCurve {
+  /** Every recorded point, in push order. */
+  readonly points: LossPoint[] = [];
+  private readonly display: LiveDisplay;
+  private readonly options: { title: string; logY: boolean; minIntervalMs: number };
+  private drawing: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private dirty = false;
+  private lastDraw = -Infinity;
+  private failure: Error | null = null;
+
+  constructor(options: LossCurveOptions = {}) {
+    const unknown = Object.keys(options).filter((k) => !LOSS_CURVE_KEYS.includes(k));
+    if (unknown.length > 0) throw new Error(`lossCurve: unknown option(s) ${unknown.join(', ')}; known: ${LOSS_CURVE_KEYS.join(', ')}`);
+    const { title = 'training loss', logY = false, minIntervalMs = 1000, writer } = options;
+    if (!(minIntervalMs >= 0)) throw new Error(`lossCurve: minIntervalMs = ${minIntervalMs} must be >= 0`);
+    this.options = { title, logY, minIntervalMs };
+    this.display = new LiveDisplay({ writer });
+  }
+
+  /** Whether redraws reach a notebook. */
+  get live(): boolean {
+    return this.display.live;
+  }
+
+  /** Records `loss` at `step` for `series` (default 'train') and schedules a redraw. */
+  push(step: number, loss: number, series = 'train'): void {
+    if (this.failure) throw this.failure;
+    if (!Number.isFinite(step)) throw new Error(`lossCurve.push: step = ${step} must be a finite number`);
+    if (typeof loss !== 'number') throw new Error(`lossCurve.push: loss must be a number (use await t.data() for a tensor), got ${typeof loss}`);
+    this.points.push({ step, loss, series });
+    this.dirty = true;
+    this.schedule();
+  }
+
+  /** The curve as a vega-lite figure (non-finite losses are left out, as vega-lite does). */
+  figure(): Figure {
+    const { title, logY } = this.options;
+    const values = this.points.filter((p) => Number.isFinite(p.loss) && (!logY || p.loss > 0));
+    const series = [...new Set(this.points.map((p) => p.series))];
+    return vegaLiteFigure({
+      title,
+      width: 480,
+      height: 260,
+      data: { values },
+      mark: { type: 'line', point: values.length <= 60, tooltip: true },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'step' },
+        y: { field: 'loss', type: 'quantitative', title: 'loss', scale: logY ? { type: 'log' } : { zero: false } },
+        color: { field: 'series', type: 'nominal', scale: { domain: series.length > 0 ? series : ['train'] }, title: null, legend: series.length > 1 ? {} : null },
+      },
+    });
+  }
+
+  /** Draws the current state now (after any redraw in flight) and rethrows a failed redraw. */
+  async flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.drawing) await this.drawing;
+    if (this.failure) throw this.failure;
+    this.dirty = false;
+    this.lastDraw = Date.now();
+    await this.display.update(this.figure());
+  }
+
+  private schedule(): void {
+    if (!this.display.live || this.drawing !== null || this.timer !== null) return;
+    const wait = Math.max(0, this.lastDraw + this.options.minIntervalMs - Date.now());
+    if (wait === 0) {
+      this.draw();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.draw();
+    }, wait);
+    // a pending redraw must not keep a script alive
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private draw(): void {
+    this.dirty = false;
+    this.lastDraw = Date.now();
+    this.drawing = this.display
+      .update(this.figure())
+      .catch((e: Error) => {
+        this.failure = new Error(`lossCurve: redraw failed: ${e.message}`);
+      })
+      .finally(() => {
+        this.drawing = null;
+        if (this.dirty && !this.failure) this.schedule();
+      });
+  }
+}
+
+/** A live loss curve (see `LossCurve`). */
+export function lossCurve(options: LossCurveOptions = {}): LossCurve {
+  return new LossCurve(options);
+}
+
+/** Options of `costCurves`. */
+export interface CostCurvesOptions {
+  /** Field of each row on the x axis (e.g. 'seqLen'). */
+  x: string;
+  /** Field(s) on the y axis: one trace per field (e.g. ['fullMs', 's2Ms']). */
+  y: string | string[];
+  /** With a single y field: one trace per distinct value of this field (e.g. 'attention'). */
+  series?: string;
+  /** Trace names for y fields or series values (default: the field name or value). */
+  names?: Record<string, string>;
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  logX?: boolean;
+  logY?: boolean;
+}
+
+const COST_KEYS = ['x', 'y', 'series', 'names', 'title', 'xTitle', 'yTitle', 'logX', 'logY'];
+
+/**
+ * Cost curves (time, memory, FLOPs against sequence length) from rows such as the benchmark's
+ * `attention` entries (lib/cost/bench.ts): an interactive plotly line chart, one trace per y field
+ * or per `series` value, points sorted by x; rows whose y is null (a failed run) are left out.
+ */
+export function costCurves(rows: Array<Record<string, unknown>>, options: CostCurvesOptions): Figure {
+  if (!Array.isArray(rows) || rows.length === 0) throw new Error('costCurves: rows must be a non-empty array of objects');
+  const unknown = Object.keys(options).filter((k) => !COST_KEYS.includes(k));
+  if (unknown.length > 0) throw new Error(`costCurves: unknown option(s) ${unknown.join(', ')}; known: ${COST_KEYS.join(', ')}`);
+  const { x, series, names = {}, title, logX = false, logY = false } = options;
+  const ys = Array.isArray(options.y) ? options.y : [options.y];
+  if (ys.length === 0) throw new Error('costCurves: y names no field; pass at least one');
+  if (series !== undefined && ys.length !== 1) throw new Error(`costCurves: series = '${series}' needs exactly one y field, got ${ys.length}`);
+  const keys = new Set(rows.flatMap((r) => Object.keys(r)));
+  for (const f of [x, ...ys, ...(series ? [series] : [])]) {
+    if (!keys.has(f)) throw new Error(`costCurves: no row has field '${f}'; fields: ${[...keys].join(', ')}`);
+  }
+  const groups: Array<{ name: string; points: Array<[number, number]> }> = [];
+  const add = (name: string, xv: unknown, yv: unknown): void => {
+    if (yv === null || yv === undefined) return;
+    if (typeof xv !== 'number' || typeof yv !== 'number') throw new Error(`costCurves: ${x} = ${String(xv)} / y = ${String(yv)} must be numbers`);
+    let g = groups.find((c) => c.name === name);
+    if (!g) groups.push((g = { name, points: [] }));
+    g.points.push([xv, yv]);
+  };
+  for (const r of rows) {
+    if (series !== undefined) add(String(r[series]), r[x], r[ys[0]]);
+    else for (const f of ys) add(f, r[x], r[f]);
+  }
+  if (groups.length === 0) throw new Error(`costCurves: every ${ys.join('/')} value is null; nothing to draw`);
+  const data: PlotlyTrace[] = groups.map((g) => {
+    const pts = [...g.points].sort((a, b) => a[0] - b[0]);
+    return { type: 'scatter', mode: 'lines+markers', name: names[g.name] ?? g.name, x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
+  });
+  return plotlyFigure(data, {
+    ...(title ? { title: { text: title } } : {}),
+    xaxis: { title: { text: options.xTitle ?? x }, type: logX ? 'log' : 'linear' },
+    yaxis: { title: { text: options.yTitle ?? (ys.length === 1 ? ys[0] : 'value') }, type: logY ? 'log' : 'linear' },
+    width: 640,
+    height: 400,
+  });
+}
+
+/** Options of `htmlTable`. */
+export interface HtmlTableOptions {
+  /** Columns in order (default: every key, in order of first appearance). */
+  columns?: string[];
+  caption?: string;
+  /** Significant digits of non-integer numbers (default 4). */
+  digits?: number;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+function cellText(v: unknown, digits: number): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(digits)));
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
+
+/**
+ * A table of `rows` as HTML (escaped; numbers right-aligned, non-integers to `digits` significant
+ * digits) with a plain-text form for consoles and text exports.
+ */
+export function htmlTable(rows: Array<Record<string, unknown>>, { columns, caption, digits = 4 }: HtmlTableOptions = {}): Figure {
+  if (!Array.isArray(rows) || rows.some((r) => r === null || typeof r !== 'object' || Array.isArray(r))) {
+    throw new Error('htmlTable: rows must be an array of plain objects (one per row)');
+  }
+  if (!Number.isInteger(digits) || digits < 1 || digits > 21) throw new Error(`htmlTable: digits = ${digits} must be an integer in 1..21`);
+  const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cells = rows.map((r) => cols.map((c) => cellText(r[c], digits)));
+  const numeric = cols.map((c) => rows.some((r) => typeof r[c] === 'number'));
+  const align = (k: number): string => (numeric[k] ? ' style="text-align:right"' : '');
+  const html = [
+    '<table class="longlora-table">',
+    ...(caption ? [`<caption>${escapeHtml(caption)}</caption>`] : []),
+    `<thead><tr>${cols.map((c, k) => `<th${align(k)}>${escapeHtml(c)}</th>`).join('')}</tr></thead>`,
+    '<tbody>',
+    ...cells.map((row) => `<tr>${row.map((v, k) => `<td${align(k)}>${escapeHtml(v)}</td>`).join('')}</tr>`),
+    '</tbody>',
+    '</table>',
+  ].join('\n');
+  const widths = cols.map((c, k) => Math.max(c.length, ...cells.map((row) => row[k].length)));
+  const line = (vals: string[]): string => vals.map((v, k) => (numeric[k] ? v.padStart(widths[k]) : v.padEnd(widths[k]))).join('  ').trimEnd();
+  const text = [...(caption ? [caption] : []), line(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return htmlFigure(html, text);
+}

@@ -1,0 +1,120 @@
+/**
+ * What can be checked without running Jupyter: the committed notebooks (kernel metadata, clean
+ * outputs, import by name, quick mode), the kernel spec template and its installer, the launcher's
+ * argument check, the setup script's skip paths, the pinned requirements and the npm scripts.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { joined, readNotebook, root } from './jupyter';
+
+const notebooksDir = path.join(root, 'notebooks');
+const notebooks = fs.readdirSync(notebooksDir).filter((f) => f.endsWith('.ipynb')).sort();
+
+interface KernelInstaller {
+  parseArgs(argv: string[]): { user: boolean; prefix: string | null; backend: string | null; threads: string | null };
+  kernelJson(opts?: { backend?: string | null; threads?: string | null }): { argv: string[]; display_name: string; language: string; env: Record<string, string> };
+}
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const installer = require(path.join(root, 'kernels', 'longlora-ts', 'install.js')) as KernelInstaller;
+
+describe('committed notebooks', () => {
+  it('include 00-setup-check.ipynb', () => {
+    expect(notebooks).toContain('00-setup-check.ipynb');
+  });
+
+  it.each(notebooks)('%s names the longlora-ts kernel, is clean, imports the package by name and honours LONGLORA_QUICK', (name) => {
+    const nb = readNotebook(path.join(notebooksDir, name));
+    expect(nb.nbformat).toBe(4);
+    expect(nb.metadata.kernelspec).toMatchObject({ name: 'longlora-ts', display_name: 'LongLoRA (TypeScript)' });
+    const code = nb.cells.filter((c) => c.cell_type === 'code');
+    expect(code.length).toBeGreaterThan(0);
+    // outputs belong in build/notebooks, not in git
+    expect(code.filter((c) => (c.outputs ?? []).length > 0 || c.execution_count != null).length).toBe(0);
+    const source = code.map((c) => joined(c.source)).join('\n');
+    expect(source).toMatch(/from 'longlora-ts'/);
+    expect(source).not.toMatch(/from '\.\.?\/(lib|dist)/);
+    expect(source).toContain('LONGLORA_QUICK');
+  });
+});
+
+describe('kernel spec', () => {
+  const template = fs.readFileSync(path.join(root, 'kernels', 'longlora-ts', 'kernel.template.json'), 'utf8');
+
+  it('keeps only placeholders in git, no machine paths', () => {
+    expect(template).not.toMatch(/\/(usr|home|root|work|opt)\//);
+    expect(JSON.parse(template).argv).toEqual(['{{node}}', '{{launcher}}', 'kernel', '--config-path', '{connection_file}']);
+  });
+
+  it('is filled in with this node and the launcher, name and quiet TensorFlow logs', () => {
+    const spec = installer.kernelJson();
+    expect(spec.argv).toEqual([process.execPath, path.join(root, 'kernels', 'longlora-ts', 'launch.js'), 'kernel', '--config-path', '{connection_file}']);
+    expect(spec.display_name).toBe('LongLoRA (TypeScript)');
+    expect(spec.language).toBe('typescript');
+    expect(spec.env).toEqual({ TF_CPP_MIN_LOG_LEVEL: '2' });
+    expect(installer.kernelJson({ backend: 'cpu', threads: '2' }).env).toEqual({ TF_CPP_MIN_LOG_LEVEL: '2', LONGLORA_BACKEND: 'cpu', LONGLORA_WASM_THREADS: '2' });
+  });
+
+  it('installer options are checked', () => {
+    expect(installer.parseArgs(['--user', '--backend=wasm', '--threads=2'])).toEqual({ user: true, prefix: null, backend: 'wasm', threads: '2' });
+    expect(() => installer.parseArgs(['--backend=gpu'])).toThrow("unknown or invalid option '--backend=gpu'; use --user, --prefix=DIR, --backend=tensorflow-gpu|tensorflow|wasm|cpu, --threads=1..8");
+    expect(() => installer.parseArgs(['--threads=9'])).toThrow("invalid option '--threads=9'");
+    expect(() => installer.parseArgs(['--user', '--prefix=/tmp/x'])).toThrow('--user and --prefix exclude each other');
+  });
+
+  it('the launcher refuses arguments that are not from Jupyter, saying what it expects', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'kernels', 'longlora-ts', 'launch.js'), 'serve'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('longlora-ts kernel: expected arguments "kernel --config-path <connection file>", got ["serve"]');
+  });
+});
+
+describe('setup-jupyter (npm install hook)', () => {
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [path.join(root, 'scripts', 'setup-jupyter.js')], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+  it('can be skipped', () => {
+    const r = run({ LONGLORA_SKIP_JUPYTER: '1' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('[setup:jupyter] skipped (LONGLORA_SKIP_JUPYTER=1)');
+  });
+
+  it('is skipped by npm pack / publish', () => {
+    const r = run({ npm_command: 'pack' });
+    expect(r.stdout).toContain('skipped (npm pack)');
+  });
+
+  it('without Python: explains what to install, creates nothing and still succeeds (the library is installed)', () => {
+    const venv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'longlora-novenv-')), '.venv');
+    const r = run({ LONGLORA_PYTHON: '/nonexistent/python3', LONGLORA_VENV: venv });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('the library is installed, but the notebook platform is NOT (no Python >= 3.9 with venv)');
+    expect(r.stdout).toContain('apt-get install python3 python3-venv');
+    expect(r.stdout).toContain('npm run setup:jupyter');
+    expect(fs.existsSync(venv)).toBe(false);
+  });
+});
+
+describe('project wiring', () => {
+  it('pins JupyterLab 4, nbclient and plotly >= 6.1', () => {
+    const req = fs.readFileSync(path.join(root, 'requirements-jupyter.txt'), 'utf8');
+    const pins = Object.fromEntries([...req.matchAll(/^([a-z_-]+)==([\d.]+)$/gm)].map((m) => [m[1], m[2]]));
+    expect(Object.keys(pins).sort()).toEqual(['jupyterlab', 'nbclient', 'plotly']);
+    expect(pins.jupyterlab).toMatch(/^4\./);
+    const [major, minor] = pins.plotly.split('.').map(Number);
+    expect(major > 6 || (major === 6 && minor >= 1)).toBe(true);
+  });
+
+  it('has the npm scripts of the notebook platform', () => {
+    const scripts = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    expect(scripts).toMatchObject({
+      postprepare: 'node scripts/setup-jupyter.js',
+      'setup:jupyter': 'node scripts/setup-jupyter.js',
+      'kernel:install': 'node kernels/longlora-ts/install.js',
+      start: 'node scripts/start-jupyter.js',
+      notebooks: 'node scripts/run-notebooks.js',
+      'test:browser': 'node scripts/test-browser.js',
+    });
+  });
+});
