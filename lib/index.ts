@@ -13,3 +13,4 @@ export * from './lora';
 export * from './eval';
 export * from './data';
 export * from './model';
+export * from './train';

@@ -12,6 +12,7 @@ import * as path from 'path';
 import { tf, ready, backendInfo, matmul } from '../backend';
 import type { BackendName, Tensor4D } from '../backend';
 import { causalAttention, shiftedSparseAttention } from '../attention';
+import { benchTrainStep } from '../train/bench';
 import { timeIt } from './timing';
 
 export interface BenchOptions {
@@ -162,13 +163,14 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
     log(`matmul ${MATMUL_N}^3 with 1 thread: ${byThreads['1'].toFixed(1)} GFLOP/s`);
   }
   const attention = await benchAttention(quick ? [1024, 2048] : [1024, 2048, 4096], { log });
+  const trainStep = await benchTrainStep({ seqLens: quick ? [256, 512] : [256, 512, 1024], steps: quick ? 2 : 5, log });
   return {
     backend: info.name,
     threads: info.threads,
     matmulGflops,
     matmulGflopsByThreads: byThreads,
     attention,
-    trainStep: [],
+    trainStep,
     maxTrainableSeqLen: null,
     quick,
     date: new Date().toISOString(),

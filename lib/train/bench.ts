@@ -1,0 +1,124 @@
+/**
+ * The `trainStep` section of `npm run bench`: one full training update (forward, backward, clip,
+ * AdamW; every parameter trainable) of a Llama config at several sequence lengths, batch 1.
+ *
+ *   tokensPerSec   = seqLen / median step time
+ *   achievedGflops = 3 x forwardFlops / median step time (backward ~ 2x forward; 2 FLOPs per MAC)
+ *   peakBytes      = tf.profile's peak of live tensor bytes during one step (weights, AdamW state
+ *                    and activations together)
+ *
+ * Sequences longer than the config's context are reached as LongLoRA does, with linear position
+ * interpolation (`ropeScaling: { type: 'linear', factor: seqLen / maxPositionEmbeddings }`), which
+ * changes no cost. Tokens are a fixed pseudo-random stream (values do not change the cost).
+ */
+import { tf } from '../backend';
+import type { TrainStepBenchEntry } from '../cost';
+import { LlamaForCausalLM, makeConfig, presets } from '../model';
+import type { LlamaConfig } from '../model';
+import type { AttentionSpec } from '../attention';
+import { forwardFlops } from './flops';
+import { Trainer } from './trainer';
+import type { BatchSource, TrainBatch } from './trainer';
+
+/** Options of `benchTrainStep`. */
+export interface TrainStepBenchOptions {
+  /** Model config (default presets.small). */
+  config?: LlamaConfig;
+  /** Sequence lengths (default [256, 512, 1024]). */
+  seqLens?: number[];
+  /** `'full'` (dense causal) or `'s2'` (S2-Attn, G = N/4); default 'full'. */
+  attention?: 'full' | 's2';
+  /** Timed steps per length; the median is reported (default 3). */
+  steps?: number;
+  /** Untimed steps first (default 1). */
+  warmup?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** Seeded pseudo-random token windows (an LCG), resumable like any batch source. */
+class SyntheticBatches implements BatchSource {
+  private state_ = 12345;
+  constructor(private readonly seqLen: number, private readonly vocab: number) {}
+  next(): TrainBatch {
+    const ids = new Int32Array(this.seqLen);
+    for (let i = 0; i < ids.length; i++) {
+      this.state_ = (Math.imul(this.state_, 1664525) + 1013904223) >>> 0;
+      ids[i] = this.state_ % this.vocab;
+    }
+    return { inputIds: ids, batchSize: 1, seqLen: this.seqLen };
+  }
+  state(): number {
+    return this.state_;
+  }
+  restore(s: number): void {
+    this.state_ = s;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** `config` able to run `seqLen` tokens with `attention` (position interpolation past its context). */
+export function benchConfig(config: LlamaConfig, seqLen: number, attention: 'full' | 's2'): LlamaConfig {
+  const spec: AttentionSpec = attention === 'full' ? { kind: 'full' } : { kind: 's2' };
+  const factor = seqLen / config.maxPositionEmbeddings;
+  return makeConfig(config, { attention: spec, ropeScaling: factor > 1 ? { type: 'linear', factor } : config.ropeScaling });
+}
+
+/**
+ * Times full training steps of `config` (default presets.small) at each length; see the file
+ * comment for the three numbers. Each length builds a fresh seeded model and frees it afterwards.
+ */
+export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promise<TrainStepBenchEntry[]> {
+  const known = ['config', 'seqLens', 'attention', 'steps', 'warmup', 'log'];
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new Error(`benchTrainStep: unknown option(s) ${unknown.join(', ')}; options are ${known.join(', ')}`);
+  const { config = presets.small, seqLens = [256, 512, 1024], attention = 'full', steps = 3, warmup = 1, log = () => undefined } = options;
+  if (attention !== 'full' && attention !== 's2') throw new Error(`benchTrainStep: attention = '${String(attention)}' must be 'full' or 's2'`);
+  if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`benchTrainStep: steps = ${steps} must be an integer >= 1`);
+  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`benchTrainStep: warmup = ${warmup} must be an integer >= 0`);
+  const entries: TrainStepBenchEntry[] = [];
+  for (const seqLen of seqLens) {
+    if (!(Number.isInteger(seqLen) && seqLen >= 2)) throw new Error(`benchTrainStep: seqLen ${seqLen} must be an integer >= 2`);
+    const cfg = benchConfig(config, seqLen, attention);
+    const model = LlamaForCausalLM.create(cfg, { seed: 0 });
+    // lr 0 after the first update would still do all the work; a small lr keeps the numbers sane.
+    const trainer = new Trainer(model, new SyntheticBatches(seqLen, cfg.vocabSize), {
+      steps: warmup + steps + 1,
+      lr: 1e-4,
+      warmupSteps: 0,
+      gradAccumSteps: 1,
+      maxGradNorm: 1,
+      progress: 'silent',
+    });
+    try {
+      for (let i = 0; i < warmup; i++) await trainer.trainStep();
+      const times: number[] = [];
+      for (let i = 0; i < steps; i++) times.push((await trainer.trainStep()).stepMs);
+      const profile = await tf.profile(async () => {
+        await trainer.trainStep();
+      });
+      const ms = median(times);
+      const flops = forwardFlops(cfg, seqLen);
+      const attnFraction = attention === 's2' ? 0.25 : 1; // G = N/4: a quarter of the score FLOPs (paper Table 11)
+      const stepFlops = 3 * (flops.total - flops.attn * (1 - attnFraction));
+      const entry: TrainStepBenchEntry = {
+        seqLen,
+        attention,
+        tokensPerSec: (seqLen * 1000) / ms,
+        achievedGflops: stepFlops / (ms * 1e6),
+        peakBytes: profile.peakBytes,
+      };
+      log(`train step ${attention} seq ${seqLen}: ${ms.toFixed(0)} ms median of ${steps}, ${entry.tokensPerSec.toFixed(0)} tok/s, ${entry.achievedGflops.toFixed(2)} GFLOP/s, peak ${(entry.peakBytes / 2 ** 20).toFixed(0)} MiB`);
+      entries.push(entry);
+    } finally {
+      trainer.dispose();
+      model.dispose();
+    }
+  }
+  return entries;
+}
