@@ -29,10 +29,11 @@ const CONFIGS: Dims[] = [
 ];
 
 const size = (s: number[]) => s.reduce((p, x) => p * x, 1);
+type Shape4 = [number, number, number, number];
 
 function inputs(c: Dims, seed: number) {
-  const qShape = [c.b, c.h, c.n, c.d];
-  const kvShape = [c.b, c.hkv, c.n, c.d];
+  const qShape: Shape4 = [c.b, c.h, c.n, c.d];
+  const kvShape: Shape4 = [c.b, c.hkv, c.n, c.d];
   return {
     q: seededValues(size(qShape), seed, 1),
     k: seededValues(size(kvShape), seed + 1, 1),
@@ -143,7 +144,7 @@ describe('S2-Attn properties (wasm)', () => {
   function leakAt(fn: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D, c: Dims, t: number): number {
     return tf.tidy(() => {
       const x = inputs(c, 41);
-      const make = (vals: Float32Array, shape: number[], bump: boolean) => {
+      const make = (vals: Float32Array, shape: Shape4, bump: boolean) => {
         const copy = Float32Array.from(vals);
         if (bump) {
           const [bb, hh, , dd] = shape;
@@ -216,7 +217,7 @@ describe('S2-Attn properties (wasm)', () => {
   });
 
   describe('bad input', () => {
-    const t = (shape: number[]) => tf.zeros(shape) as Tensor4D;
+    const t = (shape: number[]) => tf.zeros(shape as Shape4) as Tensor4D;
     it.each([
       [{ n: 16, g: 6 }, /groupSize = 6 does not divide the sequence length 16/],
       [{ n: 15, g: 5 }, /groupSize = 5 is odd/],

@@ -21,7 +21,12 @@ function checkWith50(source: string, extraFiles: Record<string, string> = {}): {
     const file = path.join(dir, 'consumer.ts');
     fs.writeFileSync(file, source);
     for (const [name, text] of Object.entries(extraFiles)) fs.writeFileSync(path.join(dir, name), text);
-    const program = ts50.createProgram([file], {
+    // every declaration we ship is a root, so internal modules no export refers to are checked too
+    const shippedDts = (fs.readdirSync(path.join(root, 'dist'), { recursive: true } as never) as unknown as string[])
+      .map(String)
+      .filter((f) => f.endsWith('.d.ts'))
+      .map((f) => path.join(root, 'dist', f));
+    const program = ts50.createProgram([file, ...shippedDts], {
       strict: true,
       noEmit: true,
       skipLibCheck: false, // check every declaration file, ours included
