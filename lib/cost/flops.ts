@@ -20,15 +20,10 @@
  * every Others cell to its rounding; the paper's Total column is the sum of its rounded parts.
  */
 
+import type { LlamaConfig } from '../model/config';
+
 /** The config facts FLOPs depend on (any `LlamaConfig` has them). */
-export interface FlopsConfig {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numHiddenLayers: number;
-  numAttentionHeads: number;
-  numKeyValueHeads: number;
-}
+export type FlopsConfig = Pick<LlamaConfig, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'numKeyValueHeads'>;
 
 export interface FlopsOptions {
   /** `'full'` (dense n x n) or `'s2'` (n x G). Default 'full'. */

@@ -5,6 +5,7 @@
  */
 import { tf } from '../backend';
 import type { Tensor2D, Tensor3D } from '../backend';
+import { Rng } from '../data/rng';
 
 /** What generation needs from a model (LlamaForCausalLM fits): a forward pass with an optional cache. */
 export interface CachedCausalLM<Cache> {
@@ -26,18 +27,6 @@ export interface GenerateOptions {
   /** Use the KV cache (default true); false recomputes the whole sequence every step (for tests). */
   useCache?: boolean;
   allowExtrapolation?: boolean;
-}
-
-/** mulberry32, seedable, so sampling is reproducible on every backend. */
-function sampler(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The next token from one row of logits: argmax, or a seeded draw after temperature and top-k. */
@@ -81,7 +70,8 @@ export function generate<Cache extends { dispose(): void }>(
 ): number[] {
   checkOptions(options, model.config.vocabSize);
   if (prompt.length === 0) throw new Error('generate: the prompt is empty; give at least one token (e.g. BOS)');
-  const random = sampler(options.seed ?? 0);
+  const rng = new Rng(options.seed ?? 0); // seeded in JS: reproducible on every backend
+  const random = () => rng.next();
   const stop = new Set(options.stopTokens ?? []);
   const useCache = options.useCache ?? true;
   const cache = useCache ? makeCache(model.config.numHiddenLayers) : undefined;

@@ -11,6 +11,7 @@
  */
 import { tf, matmul } from '../backend';
 import type { Tensor, Tensor2D, Variable } from '../backend';
+import { Rng } from '../data/rng';
 
 export const LORA_DEFAULT_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
 
@@ -44,24 +45,12 @@ export function makeLoraConfig(overrides: Partial<LoraConfig> = {}): LoraConfig 
   return c;
 }
 
-/** mulberry32: a small seedable PRNG, so adapters initialise identically on every backend. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Kaiming-uniform with a = sqrt(5) on an [r, in] matrix: uniform in ±1/sqrt(in) (torch's nn.Linear default). */
 export function kaimingUniformA(r: number, inFeatures: number, seed: number): Float32Array {
   const bound = 1 / Math.sqrt(inFeatures);
-  const rand = mulberry32(seed);
+  const rng = new Rng(seed); // seeded in JS, so adapters initialise identically on every backend
   const out = new Float32Array(r * inFeatures);
-  for (let i = 0; i < out.length; i++) out[i] = (2 * rand() - 1) * bound;
+  for (let i = 0; i < out.length; i++) out[i] = (2 * rng.next() - 1) * bound;
   return out;
 }
 

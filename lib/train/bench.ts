@@ -3,7 +3,7 @@
  * AdamW; every parameter trainable) of a Llama config at several sequence lengths, batch 1.
  *
  *   tokensPerSec   = seqLen / median step time
- *   achievedGflops = 3 x forwardFlops / median step time (backward ~ 2x forward; 2 FLOPs per MAC)
+ *   achievedGflops = 3 x forward FLOPs (lib/cost flopsBreakdown) / median step time (backward ~ 2x forward; 2 FLOPs per MAC)
  *   peakBytes      = tf.profile's peak of live tensor bytes during one step (weights, AdamW state
  *                    and activations together)
  *
@@ -16,7 +16,7 @@ import type { TrainStepBenchEntry } from '../cost';
 import { LlamaForCausalLM, makeConfig, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import type { AttentionSpec } from '../attention';
-import { forwardFlops } from './flops';
+import { trainingStepFlops } from '../cost/flops';
 import { Trainer } from './trainer';
 import type { BatchSource, TrainBatch } from './trainer';
 
@@ -103,9 +103,8 @@ export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promi
         await trainer.trainStep();
       });
       const ms = median(times);
-      const flops = forwardFlops(cfg, seqLen);
-      const attnFraction = attention === 's2' ? 0.25 : 1; // G = N/4: a quarter of the score FLOPs (paper Table 11)
-      const stepFlops = 3 * (flops.total - flops.attn * (1 - attnFraction));
+      // 3 x forward FLOPs in the paper's convention; S2 counts N x G scores (G = N/4)
+      const stepFlops = trainingStepFlops(cfg, seqLen, 1, { attention });
       const entry: TrainStepBenchEntry = {
         seqLen,
         attention,

@@ -15,7 +15,5 @@ export { activationBytes, trainStepBytes, assertTrainStepFits, llamaShapeOf } fr
 export type { LlamaShape, TrainStepMemoryInput } from './memory';
 export { checkpointName, listCheckpoints, latestCheckpoint, pruneCheckpoints, writeTrainerCheckpoint, readTrainerCheckpoint, TRAINER_STATE_FORMAT, TRAINER_STATE_VERSION } from './checkpoint';
 export type { TrainerState, LoadedCheckpoint, CheckpointContents } from './checkpoint';
-export { forwardFlops } from './flops';
-export type { FlopsShape, ForwardFlops } from './flops';
 export { benchTrainStep, benchConfig } from './bench';
 export type { TrainStepBenchOptions } from './bench';

@@ -268,7 +268,7 @@ describe('loadHFCheckpoint rejects broken checkpoints, listing the problems, wit
 describe('hfLlamaParameterShapes / checkHFLlamaTensors', () => {
   const config = readJson(path.join(F32_DIR, 'config.json'));
 
-  it('lists the parameters in state_dict order; tied embeddings drop lm_head; attention_bias adds biases', () => {
+  it('lists the parameters in state_dict order; tied embeddings drop lm_head', () => {
     const shapes = hfLlamaParameterShapes(config);
     expect([...shapes.keys()].slice(0, 10)).toEqual([
       'model.embed_tokens.weight',
@@ -285,17 +285,14 @@ describe('hfLlamaParameterShapes / checkHFLlamaTensors', () => {
     expect([...shapes.keys()].slice(-2)).toEqual(['model.norm.weight', 'lm_head.weight']);
     expect(shapes.get('model.layers.0.mlp.down_proj.weight')).toEqual([32, 88]);
     expect(hfLlamaParameterShapes({ ...config, tie_word_embeddings: true }).has('lm_head.weight')).toBe(false);
-    const biased = hfLlamaParameterShapes({ ...config, attention_bias: true });
-    expect(biased.get('model.layers.1.self_attn.v_proj.bias')).toEqual([16]);
-    expect(biased.size).toBe(21 + 8);
     const { num_key_value_heads: _drop, ...mha } = config;
     expect(hfLlamaParameterShapes(mha).get('model.layers.0.self_attn.k_proj.weight')).toEqual([32, 32]);
   });
 
-  it('bad configs are errors naming the key', () => {
-    expect(() => hfLlamaParameterShapes({ ...config, hidden_size: undefined })).toThrow('config.hidden_size must be a positive integer; got undefined');
-    expect(() => hfLlamaParameterShapes({ ...config, num_attention_heads: 5 })).toThrow('hidden_size 32 must be divisible by num_attention_heads 5');
-    expect(() => hfLlamaParameterShapes({ ...config, num_key_value_heads: 3 })).toThrow('num_attention_heads 4 must be divisible by num_key_value_heads 3');
+  it('bad configs are errors naming the key (the model config rules: one place)', () => {
+    expect(() => hfLlamaParameterShapes({ ...config, attention_bias: true })).toThrow('attention_bias = true is not supported');
+    expect(() => hfLlamaParameterShapes({ ...config, num_attention_heads: 5 })).toThrow('hiddenSize 32 is not divisible by numAttentionHeads 5');
+    expect(() => hfLlamaParameterShapes({ ...config, num_key_value_heads: 3 })).toThrow('numKeyValueHeads 3 does not divide numAttentionHeads 4');
   });
 
   it('a checkpoint that does not match its config gets one error listing every problem', () => {

@@ -1,42 +1,11 @@
 /**
- * forwardFlops against the LongLoRA paper's FLOPs table (v3 Table 11, Llama2-7B, TFLOPs) and a
- * hand count for a GQA config; benchTrainStep's entries on a tiny config (fields, units, peak bytes
- * at least weights + AdamW state).
+ * benchTrainStep's entries on a tiny config (fields, units, GFLOP/s consistent with the FLOPs
+ * model of lib/cost, peak bytes at least weights + AdamW state).
  */
 import { tf, ready } from '../../lib/backend';
 import { presets, makeConfig, parameterCount } from '../../lib/model';
-import { forwardFlops, benchTrainStep, benchConfig } from '../../lib/train';
-
-describe('forwardFlops', () => {
-  it.each([
-    [8192, 35.2, 35.2, 70.9],
-    [16384, 140.7, 70.4, 141.8],
-    [32768, 562.9, 140.7, 283.7],
-    [65536, 2251.8, 281.5, 567.4],
-  ])('Llama2-7B at %i: Attn %f, Proj %f, FFN %f TFLOPs as in the paper', (n, attn, proj, ffn) => {
-    const f = forwardFlops(presets.llama2_7b, n);
-    // Within the table's rounding (0.05), plus 0.01 for FFN at 65536: we get 567.35 where the paper
-    // prints 567.4 (torchprofile presumably also counts the elementwise gate x up product, +0.05).
-    const near = (ours: number, paper: number) => expect(Math.abs(ours / 1e12 - paper)).toBeLessThan(0.06);
-    near(f.attn, attn);
-    near(f.proj, proj);
-    near(f.ffn, ffn);
-    // "Others" in the paper (2.2 at 8192) is the head plus norms and embedding: the head is most of it.
-    expect(f.head / 1e12).toBeCloseTo((2 * n * 4096 * 32000) / 1e12, 6);
-    expect(f.total).toBe(f.attn + f.proj + f.ffn + f.head);
-  });
-
-  it('counts grouped-query k/v projections at their real width, and scales with the batch', () => {
-    // tiny: d 64, 4 heads, 2 kv heads (d_kv 32), f 176, V 259, 2 layers.
-    const n = 10;
-    const f = forwardFlops(presets.tiny, n, 3);
-    expect(f.proj).toBe(3 * 2 * 2 * n * (64 * 64 * 2 + 64 * 32 * 2));
-    expect(f.attn).toBe(3 * 2 * 4 * n * n * 64);
-    expect(f.ffn).toBe(3 * 2 * 6 * n * 64 * 176);
-    expect(f.head).toBe(3 * 2 * n * 64 * 259);
-    expect(() => forwardFlops(presets.tiny, 0)).toThrow(/seqLen = 0 must be a positive integer/);
-  });
-});
+import { benchTrainStep, benchConfig } from '../../lib/train';
+import { trainingStepFlops } from '../../lib/cost';
 
 describe('benchTrainStep', () => {
   beforeAll(async () => {
@@ -54,7 +23,7 @@ describe('benchTrainStep', () => {
       expect(e.achievedGflops).toBeGreaterThan(0);
       // GFLOP/s and tokens/s describe the same median step.
       const stepSec = e.seqLen / e.tokensPerSec;
-      expect(e.achievedGflops * 1e9 * stepSec).toBeCloseTo(3 * forwardFlops(benchConfig(presets.tiny, e.seqLen, 'full'), e.seqLen).total, -3);
+      expect(e.achievedGflops * 1e9 * stepSec).toBeCloseTo(trainingStepFlops(benchConfig(presets.tiny, e.seqLen, 'full'), e.seqLen), -3);
       expect(e.peakBytes).toBeGreaterThan(4 * weightBytes); // weights, gradients, m, v
     }
     expect(entries[1].peakBytes).toBeGreaterThan(entries[0].peakBytes);
