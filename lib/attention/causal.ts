@@ -10,7 +10,7 @@
  * With `blockSize`, queries are processed in blocks so that at most `blockSize x keys` scores exist
  * at once (long evaluation windows); the result is the same.
  */
-import { tf, matmul } from '../backend';
+import { tf, matmulNoGrad } from '../backend';
 import type { Tensor, Tensor4D } from '../backend';
 import { assertFitsInMemory } from '../backend/memory';
 
@@ -74,17 +74,83 @@ export function causalMask(tq: number, tk: number): Tensor {
   return mask;
 }
 
-/** Softmax attention of q against k, v with an additive mask broadcastable to the score shape. */
-export function maskedSoftmaxAttention(q: Tensor, k: Tensor, v: Tensor, additiveMask: Tensor | null): Tensor {
-  const d = q.shape[q.rank - 1];
-  const scores = tf.mul(matmul(q, k, false, true), 1 / Math.sqrt(d)); // [..., Tq, Tk]
-  const probs = tf.softmax(additiveMask === null ? scores : tf.add(scores, additiveMask));
-  return matmul(probs, v); // [..., Tq, D]
+/**
+ * How attention's backward pass gets the probabilities P: `'save'` keeps P from the forward pass
+ * (one score-sized buffer per call stays alive until the backward pass reaches it); `'recompute'`
+ * keeps only q, k, v and recomputes P there (one extra q k^T and softmax; the memory-bounded
+ * option, as flash attention does).
+ */
+export type AttentionMemory = 'save' | 'recompute';
+
+let attentionMemoryMode: AttentionMemory = 'save';
+
+/** Sets how every attention call keeps P for the backward pass (see AttentionMemory); returns the previous mode. */
+export function setAttentionMemory(mode: AttentionMemory): AttentionMemory {
+  if (mode !== 'save' && mode !== 'recompute') throw new Error(`setAttentionMemory: mode '${String(mode)}' must be 'save' or 'recompute'`);
+  const previous = attentionMemoryMode;
+  attentionMemoryMode = mode;
+  return previous;
 }
 
-/** Bytes of score-sized buffers a dense attention call keeps alive (about 10 per score with gradients). */
+/** The current AttentionMemory mode. */
+export function attentionMemory(): AttentionMemory {
+  return attentionMemoryMode;
+}
+
+/** P = softmax((q * scale) k^T + mask), no gradient recorded (the scale goes on q: D wide, not Tk). */
+function probabilities(q: Tensor, k: Tensor, additiveMask: Tensor | null, scale: number): Tensor {
+  return tf.tidy(() => {
+    const scores = matmulNoGrad(tf.mul(q, scale), k, false, true); // [..., Tq, Tk]
+    return tf.softmax(additiveMask === null ? scores : tf.add(scores, additiveMask));
+  });
+}
+
+/**
+ * softmax(q k^T / sqrt(D) + mask) v for q `[..., Tq, D]`, k and v `[..., Tk, D]` and a constant
+ * additive mask broadcastable to `[..., Tq, Tk]`, as one differentiable op with its own backward
+ * pass (the standard attention gradient, with flash attention's row term rowsum(dP * P) =
+ * rowsum(dO * O), which is D wide instead of Tk):
+ *   dV = P^T dO,  dP = dO V^T,  dS = P * (dP - rowsum(dO * O)),  dQ = dS K / sqrt(D),  dK = dS^T Q / sqrt(D).
+ * Recording the forward op by op would keep every intermediate (scores, scaled scores, masked
+ * scores, P) and every gradient of them until the whole backward pass ends; here the forward keeps
+ * q, k, v (and P, unless recomputing) and each call's backward frees its temporaries at once.
+ */
+export function maskedSoftmaxAttention(q: Tensor, k: Tensor, v: Tensor, additiveMask: Tensor | null): Tensor {
+  const d = q.shape[q.rank - 1];
+  const scale = 1 / Math.sqrt(d);
+  const recompute = attentionMemoryMode === 'recompute';
+  // tf.customGrad's typing spreads inputs and the save function into one rest parameter.
+  const op = tf.customGrad(((qi: Tensor, ki: Tensor, vi: Tensor, save: (ts: Tensor[]) => void) => {
+    const p = probabilities(qi, ki, additiveMask, scale);
+    const out = matmulNoGrad(p, vi); // [..., Tq, D]
+    save(recompute ? [qi, ki, vi, out] : [qi, ki, vi, out, p]);
+    if (recompute) p.dispose();
+    return {
+      value: out,
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [qs, ks, vs, os] = saved;
+          const probs = recompute ? probabilities(qs, ks, additiveMask, scale) : saved[4];
+          const dv = matmulNoGrad(probs, dy, true, false); // [..., Tk, D]
+          const dp = matmulNoGrad(dy, vs, false, true); // [..., Tq, Tk]
+          const rowTerm = tf.sum(tf.mul(dy, os), -1, true); // [..., Tq, 1]
+          const ds = tf.mul(probs, tf.sub(dp, rowTerm)); // [..., Tq, Tk], unscaled
+          const dq = tf.mul(matmulNoGrad(ds, ks), scale); // [..., Tq, D]
+          const dk = tf.mul(matmulNoGrad(ds, qs, true, false), scale); // [..., Tk, D]
+          return [dq, dk, dv];
+        }),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(q, k, v);
+}
+
+/**
+ * Bytes of score-sized buffers one attention call needs at its peak: in the forward pass the scores,
+ * the masked scores and P (3 per score); in the backward pass P (saved or recomputed), P^T, dP, dS
+ * and dS^T plus a temporary (6 per score).
+ */
 export function attentionScoreBytes(b: number, h: number, tq: number, tk: number, training = true): number {
-  return 4 * b * h * tq * tk * (training ? 10 : 3);
+  return 4 * b * h * tq * tk * (training ? 6 : 3);
 }
 
 /**

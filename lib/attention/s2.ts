@@ -142,7 +142,7 @@ export function s2ScoreCount(h: number, n: number, g: number, variant: S2Variant
 export function shiftedSparseAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { groupSize, variant = 'offset', partialGroups = false }: S2Options): Tensor4D {
   const { b, h, hkv, n, d } = checkS2(q, k, v, groupSize, variant, partialGroups);
   assertFitsInMemory(
-    4 * 10 * b * s2ScoreCount(h, n, groupSize, variant),
+    4 * 6 * b * s2ScoreCount(h, n, groupSize, variant), // as attentionScoreBytes: 6 score-sized buffers at the backward peak
     `S2-Attn over ${n} positions, groups of ${groupSize}, ${b * h} batch-heads`,
     'use a smaller group size or a shorter sequence',
   );

@@ -143,6 +143,27 @@ function wasmMatmulBytes(a: Tensor, b: Tensor, s: MatmulShape, transposeA: boole
 }
 
 /**
+ * The product without a gradient of its own: on wasm only 2-D flag-free kernel calls (explicit
+ * transposes, batch folded or looped); elsewhere tf.matMul with batch dims broadcast first
+ * (tf.matMul itself only broadcasts a batch of 1). The gradient below is made of these calls, so
+ * the backward pass records nothing and copies nothing it does not need.
+ */
+function matmulRaw(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean, s: MatmulShape): Tensor {
+  if (tf.getBackend() !== 'wasm') return tf.matMul(broadcastBatch(a, s.batch), broadcastBatch(b, s.batch), transposeA, transposeB);
+  return matmulUnflagged(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b);
+}
+
+/**
+ * The same product for code that writes its own gradient (inside `tf.customGrad`, or where no
+ * gradient is needed): no gradient is recorded. Same shape checks and wasm memory check as `matmul`.
+ */
+export function matmulNoGrad(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
+  const s = matmulShape(a.shape, b.shape, transposeA, transposeB);
+  if (tf.getBackend() === 'wasm') assertFitsInMemory(wasmMatmulBytes(a, b, s, transposeA, transposeB), `matmul(${shapeText(a.shape)}, ${shapeText(b.shape)})`);
+  return matmulRaw(a, b, transposeA, transposeB, s);
+}
+
+/**
  * Matrix product with `tf.matMul` semantics (see the file comment), differentiable, with batch
  * broadcasting in the gradient too (tfjs's own BatchMatMul gradient does not sum broadcast dims).
  * On wasm: 2-D, flag-free kernel calls only, and a memory check before anything is allocated.
@@ -158,21 +179,22 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
       `matmul(${shapeText(a.shape)}, ${shapeText(b.shape)})`,
     );
   }
-  const orient = (x: Tensor, t: boolean): Tensor => (t ? transposeLast2(x) : x);
+  const raw = (x: Tensor, y: Tensor, tA: boolean, tB: boolean) => matmulRaw(x, y, tA, tB, matmulShape(x.shape, y.shape, tA, tB));
   // tf.customGrad's typing spreads inputs and the save function into one rest parameter.
   const product = tf.customGrad(((x: Tensor, y: Tensor, save: (ts: Tensor[]) => void) => {
     save([x, y]);
     return {
-      value: onWasm
-        ? matmulUnflagged(orient(x, transposeA), orient(y, transposeB))
-        : tf.matMul(broadcastBatch(x, s.batch), broadcastBatch(y, s.batch), transposeA, transposeB),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xs, ys] = saved;
-        // Y = op(A) op(B): dA = dY op(B)^T (transposed back if A was), dB = op(A)^T dY (likewise).
-        const dA = transposeA ? matmul(ys, dy, transposeB, true) : matmul(dy, ys, false, !transposeB);
-        const dB = transposeB ? matmul(dy, xs, true, transposeA) : matmul(xs, dy, !transposeA, false);
-        return [reduceToShape(dA, xs.shape), reduceToShape(dB, ys.shape)];
-      },
+      value: matmulRaw(x, y, transposeA, transposeB, s),
+      // tidy: the engine does not scope a custom gradient's work, so its transposes would live until
+      // the whole backward pass ends
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ys] = saved;
+          // Y = op(A) op(B): dA = dY op(B)^T (transposed back if A was), dB = op(A)^T dY (likewise).
+          const dA = transposeA ? raw(ys, dy, transposeB, true) : raw(dy, ys, false, !transposeB);
+          const dB = transposeB ? raw(dy, xs, true, transposeA) : raw(xs, dy, !transposeA, false);
+          return [reduceToShape(dA, xs.shape), reduceToShape(dB, ys.shape)];
+        }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return product(a, b);

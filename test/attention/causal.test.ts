@@ -4,7 +4,7 @@
  */
 import { tf, ready } from '../../lib/backend';
 import type { Tensor4D } from '../../lib/backend';
-import { causalAttention } from '../../lib/attention';
+import { causalAttention, setAttentionMemory, attentionMemory } from '../../lib/attention';
 import { expectTensorsClose, seededValues } from '../helpers';
 import { denseAttention64, causalAllowed } from './official-reference';
 
@@ -44,6 +44,38 @@ describe('causalAttention', () => {
       expectTensorsClose(got.dk, ref.dk, { atol: 1e-4, relativeToMax: true });
       expectTensorsClose(got.dv, ref.dv, { atol: 1e-4, relativeToMax: true });
     }
+  });
+
+  it("'recompute' (P rebuilt in the backward pass) gives the same gradients as 'save' and a lower peak", async () => {
+    expect(attentionMemory()).toBe('save');
+    const dims = { b: 1, h: 4, hkv: 4, tq: 96, tk: 96, d: 8 };
+    const measure = async () => {
+      let grads: Float32Array[] = [];
+      const profile = await tf.profile(() => {
+        grads = tf.tidy(() => {
+          const x = tf.tensor(seededValues(4 * 96 * 8, 21), [1, 4, 96, 8]) as Tensor4D;
+          // two stacked attention calls, so the first call's saved state waits for the second's backward
+          const f = (q: tf.Tensor) => tf.sum(causalAttention(causalAttention(q as Tensor4D, x, x), x, x));
+          return [tf.grad(f)(x).dataSync() as Float32Array];
+        });
+      });
+      return { grads, peak: profile.peakBytes };
+    };
+    const saved = await measure();
+    expect(setAttentionMemory('recompute')).toBe('save');
+    try {
+      const recomputed = await measure();
+      expectTensorsClose(recomputed.grads[0], saved.grads[0], { atol: 1e-6 });
+      expect(recomputed.peak).toBeLessThan(saved.peak);
+      // and against the float64 reference
+      const { got, ref } = run(dims);
+      expectTensorsClose(got.dq, ref.dq, { atol: 1e-4, relativeToMax: true });
+      expectTensorsClose(got.dk, ref.dk, { atol: 1e-4, relativeToMax: true });
+      expectTensorsClose(got.dv, ref.dv, { atol: 1e-4, relativeToMax: true });
+    } finally {
+      setAttentionMemory('save');
+    }
+    expect(() => setAttentionMemory('flash' as never)).toThrow(/must be 'save' or 'recompute'/);
   });
 
   it('block-wise and whole agree to float32 rounding on a longer sequence', () => {

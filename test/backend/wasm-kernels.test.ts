@@ -35,10 +35,30 @@ function embeddingGrad(): { grad: Float32Array; value: Float32Array } {
   });
 }
 
+const TRANSPOSES: Array<{ shape: number[]; perm: number[] }> = [
+  { shape: [5, 7], perm: [1, 0] },
+  { shape: [3, 6, 9], perm: [0, 2, 1] }, // ragged edges (not multiples of 4)
+  { shape: [2, 64, 40], perm: [0, 2, 1] }, // several 32-blocks
+  { shape: [2, 5, 3, 4], perm: [0, 2, 1, 3] }, // head split [B, T, H, D] -> [B, H, T, D]
+  { shape: [2, 3, 5, 20], perm: [0, 2, 1, 3] }, // rows long enough for set()
+  { shape: [4, 5, 6], perm: [1, 0, 2] },
+  { shape: [3, 4, 5], perm: [2, 1, 0] }, // neither rule: the stock kernel
+  { shape: [1, 1, 8, 8], perm: [0, 1, 3, 2] },
+];
+
+function transposeOn(c: (typeof TRANSPOSES)[number], dtype: 'float32' | 'int32'): number[] {
+  return tf.tidy(() => {
+    const n = c.shape.reduce((p, d) => p * d, 1);
+    const values = dtype === 'int32' ? Int32Array.from(seededValues(n, 13, 1000)) : seededValues(n, 13);
+    return Array.from(tf.transpose(tf.tensor(values, c.shape, dtype), c.perm).dataSync());
+  });
+}
+
 describe('wasm kernel fixes agree with the cpu backend', () => {
   let cpuSlices: Array<{ f: Float32Array | Int32Array; i: Float32Array | Int32Array }>;
   let cpuEmbedding: { grad: Float32Array; value: Float32Array };
   let cpuSegmentSum: Float32Array;
+  let cpuTransposes: Array<{ f: number[]; i: number[] }>;
 
   const segmentSum = () =>
     tf.tidy(() => {
@@ -52,6 +72,7 @@ describe('wasm kernel fixes agree with the cpu backend', () => {
     cpuSlices = SLICES.map((c) => ({ f: sliceOn(c, 'float32'), i: sliceOn(c, 'int32') }));
     cpuEmbedding = embeddingGrad();
     cpuSegmentSum = segmentSum();
+    cpuTransposes = TRANSPOSES.map((c) => ({ f: transposeOn(c, 'float32'), i: transposeOn(c, 'int32') }));
     await ready({ backend: 'wasm' });
   });
 
@@ -83,6 +104,11 @@ describe('wasm kernel fixes agree with the cpu backend', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it.each(TRANSPOSES.map((c, i) => [i, c] as const))('Transpose #%i %j matches cpu (float32 and int32)', (i, c) => {
+    expect(transposeOn(c, 'float32')).toEqual(cpuTransposes[i].f);
+    expect(transposeOn(c, 'int32')).toEqual(cpuTransposes[i].i);
   });
 
   it('Slice gradients still flow (tf.slice grad is a pad)', () => {
