@@ -5,3 +5,5 @@ export { runBench, benchMarkdown, measureMatmulGflops, benchAttention } from './
 export type { BenchReport, BenchOptions, AttentionBenchEntry, TrainStepBenchEntry, MaxTrainableSeqLen } from './bench';
 export { flopsBreakdown, trainingStepFlops } from './flops';
 export type { FlopsBreakdown, FlopsConfig, FlopsOptions } from './flops';
+export { measurePeakBytes } from './measure';
+export type { PeakMeasurement } from './measure';

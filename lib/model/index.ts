@@ -16,7 +16,7 @@ export {
 export type { LlamaConfig, PresetName, FromHFConfigOptions } from './config';
 export { ropeInverseFrequencies, ropeTableValues, ropeTables, rotateHalf, applyRope } from './rope';
 export type { RopeScaling, LinearRopeScaling, DynamicRopeScaling, YarnRopeScaling, RopeSettings, RopeFrequencies } from './rope';
-export { rmsNorm, silu } from './layers';
+export { rmsNorm, silu, swiglu } from './layers';
 export { KVCache } from './kv-cache';
 export { SeededRandom } from './random';
 export { LlamaForCausalLM, LABEL_IGNORE_INDEX } from './llama';

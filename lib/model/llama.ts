@@ -31,7 +31,7 @@ import {
 } from './config';
 import type { LlamaConfig } from './config';
 import { applyRope, ropeTables } from './rope';
-import { rmsNorm, silu } from './layers';
+import { rmsNorm, swiglu } from './layers';
 import { KVCache } from './kv-cache';
 import { SeededRandom } from './random';
 
@@ -367,7 +367,7 @@ export class LlamaForCausalLM {
           const attended = attend(cfg.attention, q, k, v, { training }); // [B, H, T, D]
           x = tf.add(x, this.linear(`${p}.self_attn.o_proj`, fromHeads(attended))) as Tensor2D;
           const n2 = rmsNorm(x, this.param(`${p}.post_attention_layernorm.weight`) as Tensor1D, cfg.rmsNormEps);
-          const gated = tf.mul(silu(this.linear(`${p}.mlp.gate_proj`, n2)), this.linear(`${p}.mlp.up_proj`, n2)) as Tensor2D; // [B*T, F]
+          const gated = swiglu(this.linear(`${p}.mlp.gate_proj`, n2), this.linear(`${p}.mlp.up_proj`, n2)); // [B*T, F]
           x = tf.add(x, this.linear(`${p}.mlp.down_proj`, gated)) as Tensor2D;
         }
         const normed = rmsNorm(x, this.param('model.norm.weight') as Tensor1D, cfg.rmsNormEps);

@@ -293,5 +293,16 @@ export function applyRope(x: Tensor4D, cos: Tensor2D, sin: Tensor2D): Tensor4D {
       throw new Error(`applyRope: ${name} must be [${t}, ${d}] to match x [${x.shape.join(', ')}]; got [${table.shape.join(', ')}]`);
     }
   }
-  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin)) as Tensor4D);
+  // One op with its own gradient: rotate_half is linear with R^T = -R, so dx = dy cos - R(dy sin).
+  // Recorded op by op it would keep six x-sized intermediates (and their gradients) per call.
+  // cos and sin are saved (kept by reference), not just closed over: the cached tables may be
+  // replaced (and disposed) before the backward pass runs.
+  const op = tf.customGrad(((xi: Tensor, save: (ts: Tensor[]) => void) => {
+    save([cos, sin]);
+    return {
+      value: tf.tidy(() => tf.add(tf.mul(xi, cos), tf.mul(rotateHalf(xi), sin))),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => tf.tidy(() => tf.sub(tf.mul(dy, saved[0]), rotateHalf(tf.mul(dy, saved[1])))),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as Tensor4D;
 }
