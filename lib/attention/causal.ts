@@ -56,6 +56,12 @@ export function repeatKv(x: Tensor4D, rep: number): Tensor4D {
 
 const maskCache = new Map<string, Tensor>();
 
+/** Frees the cached causal masks (they are rebuilt on demand). */
+export function clearMaskCache(): void {
+  for (const mask of maskCache.values()) if (!mask.isDisposed) mask.dispose();
+  maskCache.clear();
+}
+
 /**
  * Additive causal mask `[tq, tk]`: 0 where query i (absolute position tk - tq + i) may see key j,
  * MASK_VALUE elsewhere. Cached per shape (a constant; rebuilt if the engine disposed it).

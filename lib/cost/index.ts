@@ -7,3 +7,7 @@ export { flopsBreakdown, trainingStepFlops } from './flops';
 export type { FlopsBreakdown, FlopsConfig, FlopsOptions } from './flops';
 export { measurePeakBytes } from './measure';
 export type { PeakMeasurement } from './measure';
+export { trainingMemory, layerScoreCount, constantBytes, ACTIVATION_COUNTS } from './memory';
+export type { TrainingMemory, TrainingMemoryOptions } from './memory';
+export { checkMemoryModel, peakComposition, memoryCheckCases, mixedMemoryCases, measureTrainingStep } from './calibrate';
+export type { MemoryCase, MemoryMeasurement, PeakComposition } from './calibrate';

@@ -17,6 +17,8 @@ export interface PeakMeasurement {
   baselineBytes: number;
   /** How the peak was measured. */
   method: 'wasm-malloc' | 'tf.profile';
+  /** With `{ composition: true }` on wasm: the sizes (bytes) of the buffers allocated during the call and alive at its peak. */
+  liveAtPeak?: number[];
 }
 
 interface WasmModuleLike {
@@ -24,8 +26,11 @@ interface WasmModuleLike {
   _free(ptr: number): void;
 }
 
-/** Runs `fn` and reports its peak tensor memory (see the file comment). */
-export async function measurePeakBytes(fn: () => unknown | Promise<unknown>): Promise<PeakMeasurement> {
+/**
+ * Runs `fn` and reports its peak tensor memory (see the file comment). `composition` also records
+ * which buffers make up the peak (slower: a snapshot at every new peak; for calibration).
+ */
+export async function measurePeakBytes(fn: () => unknown | Promise<unknown>, { composition = false }: { composition?: boolean } = {}): Promise<PeakMeasurement> {
   const baselineBytes = tf.memory().numBytes;
   if (tf.getBackend() !== 'wasm') {
     const profile = await tf.profile(async () => {
@@ -39,11 +44,15 @@ export async function measurePeakBytes(fn: () => unknown | Promise<unknown>): Pr
   const sizes = new Map<number, number>();
   let live = 0;
   let peak = 0;
+  let atPeak: number[] | undefined;
   wasm._malloc = (size: number): number => {
     const ptr = realMalloc.call(wasm, size);
     sizes.set(ptr >>> 0, size);
     live += size;
-    if (live > peak) peak = live;
+    if (live > peak) {
+      peak = live;
+      if (composition) atPeak = [...sizes.values()];
+    }
     return ptr;
   };
   wasm._free = (ptr: number): void => {
@@ -60,5 +69,5 @@ export async function measurePeakBytes(fn: () => unknown | Promise<unknown>): Pr
     wasm._malloc = realMalloc;
     wasm._free = realFree;
   }
-  return { peakBytes: baselineBytes + peak, baselineBytes, method: 'wasm-malloc' };
+  return { peakBytes: baselineBytes + peak, baselineBytes, method: 'wasm-malloc', ...(composition ? { liveAtPeak: atPeak ?? [] } : {}) };
 }

@@ -14,7 +14,7 @@ export {
   LLAMA_CONFIG_KEYS,
 } from './config';
 export type { LlamaConfig, PresetName, FromHFConfigOptions } from './config';
-export { ropeInverseFrequencies, ropeTableValues, ropeTables, rotateHalf, applyRope } from './rope';
+export { ropeInverseFrequencies, ropeTableValues, ropeTables, rotateHalf, applyRope, clearRopeCache } from './rope';
 export type { RopeScaling, LinearRopeScaling, DynamicRopeScaling, YarnRopeScaling, RopeSettings, RopeFrequencies } from './rope';
 export { rmsNorm, silu, swiglu } from './layers';
 export { KVCache } from './kv-cache';

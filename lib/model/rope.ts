@@ -199,6 +199,18 @@ interface CachedTables {
 // One cache per backend instance: tensors belong to a backend, and a reset engine brings new ones.
 const tableCache = new WeakMap<object, Map<string, CachedTables>>();
 
+/**
+ * Frees the active backend's cached cos/sin tables (they are rebuilt on demand): after long
+ * evaluations, or between measurements.
+ */
+export function clearRopeCache(): void {
+  const backend = tf.backend();
+  const perBackend = tableCache.get(backend);
+  if (perBackend === undefined) return;
+  for (const entry of perBackend.values()) tf.dispose([entry.cos, entry.sin]);
+  tableCache.delete(backend);
+}
+
 function settingsKey(rope: RopeSettings): string {
   return JSON.stringify([rope.headDim, rope.ropeTheta, rope.maxPositionEmbeddings, rope.ropeScaling]);
 }

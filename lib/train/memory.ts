@@ -6,14 +6,12 @@
  * step, the optimizer's m and v, which `assertFitsInMemory` counts as live tensors):
  *   gradients of the trainable parameters (x1, +1 accumulation buffer, +1 clipped copy),
  *   AdamW's m and v (x2) while they do not exist yet,
- *   activations the gradient tape keeps for one micro-batch (per layer, per token: the norms,
- *     projections, RoPE temporaries and SwiGLU intermediates; per layer B*H*T*T*10 attention-score
- *     floats, the same rule as lib/attention's `attentionScoreBytes`), plus the logits and their
- *     softmax/gradient.
- * The coefficients were calibrated against `tf.profile` peaks of real steps (below) so that the
- * estimate errs on the high side.
+ *   activations the gradient tape keeps for one micro-batch, from lib/cost's memory model
+ *     (`trainingMemory`, calibrated on measured steps; `npm run calibrate:memory`).
  */
 import { assertFitsInMemory } from '../backend';
+import { trainingMemory } from '../cost/memory';
+import type { LlamaConfig } from '../model/config';
 
 /** The sizes of a Llama-style decoder that the estimate needs (field names as in LlamaConfig). */
 export interface LlamaShape {
@@ -43,31 +41,21 @@ export function llamaShapeOf(config: unknown): LlamaShape | null {
   };
 }
 
-/*
- * Coefficients fitted to tf.profile peaks of whole training steps on wasm (presets.tiny at 64-128
- * tokens, presets.small at 128-1024 tokens, batch 1-2, intermediate 688 and 1376), rounded up:
- * the measured peak above the live weights was 0.44 MiB per token + 10.2 score buffers for small,
- * and the estimate stays 5-10% above every measured peak (S2-Attn keeps fewer score buffers, so it errs higher there). Many hidden-sized buffers per layer
- * (about 70) because the tape keeps RMSNorm and RoPE temporaries, the head-split copies of q, k, v
- * and the explicit transposes of the 2-D matmul helper, and their gradients exist at the peak too.
+/**
+ * Activation bytes (plus the cached RoPE tables and masks) of one micro-batch through a Llama
+ * model, from the memory model of lib/cost (calibrated on measured steps): `config` is the model's
+ * LlamaConfig, whose attention spec decides full attention or S2-Attn; `lora` adds the adapters'
+ * activations.
  */
-/** Floats per token per layer that the tape keeps, besides the attention scores. */
-const PER_TOKEN_HIDDEN = 72; // x d
-const PER_TOKEN_KV = 8; // x (kv heads x head dim)
-const PER_TOKEN_MLP = 13; // x intermediate
-/** Attention-score-sized buffers alive at the peak (lib/attention's rule says about 10). */
-const SCORE_BUFFERS = 11;
-/** Vocabulary-sized buffers per token: logits, log-softmax and their gradients. */
-const LOGIT_BUFFERS = 20;
-
-/** Activation bytes of one micro-batch's forward + backward through a Llama-style model (float32). */
-export function activationBytes(shape: LlamaShape, batchSize: number, seqLen: number): number {
-  const d = shape.hiddenSize;
-  const h = shape.numAttentionHeads;
-  const kvDim = (shape.numKeyValueHeads ?? h) * (d / h);
-  const tokens = batchSize * seqLen;
-  const perLayer = tokens * (PER_TOKEN_HIDDEN * d + PER_TOKEN_KV * kvDim + PER_TOKEN_MLP * shape.intermediateSize) + SCORE_BUFFERS * batchSize * h * seqLen * seqLen;
-  return 4 * (shape.numHiddenLayers * perLayer + LOGIT_BUFFERS * tokens * shape.vocabSize);
+export function activationBytes(config: LlamaConfig, batchSize: number, seqLen: number, { lora = false }: { lora?: boolean } = {}): number {
+  const spec = config.attention as { kind: string; groupSizeRatio?: number };
+  const m = trainingMemory(config, seqLen, {
+    batchSize,
+    attention: spec.kind === 's2' ? 's2' : 'full',
+    groupSizeRatio: spec.groupSizeRatio ?? 0.25,
+    trainable: lora ? 'lora' : 'full',
+  });
+  return m.activations + m.constants;
 }
 
 /** Inputs of `trainStepBytes`. */

@@ -25,6 +25,7 @@ import { makeSchedule } from './schedule';
 import type { LrLambda } from './schedule';
 import { ProgressReporter } from './progress';
 import { activationBytes, assertTrainStepFits, llamaShapeOf, trainStepBytes } from './memory';
+import type { LlamaConfig } from '../model/config';
 import { checkpointName, pruneCheckpoints, readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint';
 import type { TrainerState } from './checkpoint';
 
@@ -410,14 +411,15 @@ export class Trainer {
   private checkMemory(batch: TrainBatch): void {
     if (this.memoryChecked) return;
     this.memoryChecked = true;
-    const shape = llamaShapeOf(this.model.config);
+    const isLlama = llamaShapeOf(this.model.config) !== null && (this.model.config as { attention?: unknown }).attention !== undefined;
+    const lora = this.trainableNames.some((n) => /\.lora_[AB]\.weight$/.test(n));
     const bytes = trainStepBytes({
       trainableElements: this.varList.reduce((s, v) => s + v.size, 0),
       largestTrainableElements: Math.max(...this.varList.map((v) => v.size)),
       gradAccumSteps: this.config.gradAccumSteps,
       clipping: this.config.maxGradNorm !== null,
       optimizerAllocated: this.optimizer.hasState,
-      activationBytes: shape === null ? 0 : activationBytes(shape, batch.batchSize, batch.seqLen),
+      activationBytes: isLlama ? activationBytes(this.model.config as LlamaConfig, batch.batchSize, batch.seqLen, { lora }) : 0,
     });
     assertTrainStepFits(bytes, `a training step (batch ${batch.batchSize} x ${batch.seqLen} tokens, ${this.trainableNames.length} trainable tensors)`);
   }
