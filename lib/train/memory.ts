@@ -48,7 +48,7 @@ export function llamaShapeOf(config: unknown): LlamaShape | null {
  * activations.
  */
 export function activationBytes(config: LlamaConfig, batchSize: number, seqLen: number, { lora = false }: { lora?: boolean } = {}): number {
-  const spec = config.attention as { kind: string; groupSizeRatio?: number };
+  const spec = (config.attention ?? { kind: 'full' }) as { kind: string; groupSizeRatio?: number }; // shape-only configs: dense
   const m = trainingMemory(config, seqLen, {
     batchSize,
     attention: spec.kind === 's2' ? 's2' : 'full',

@@ -411,7 +411,7 @@ export class Trainer {
   private checkMemory(batch: TrainBatch): void {
     if (this.memoryChecked) return;
     this.memoryChecked = true;
-    const isLlama = llamaShapeOf(this.model.config) !== null && (this.model.config as { attention?: unknown }).attention !== undefined;
+    const isLlama = llamaShapeOf(this.model.config) !== null;
     const lora = this.trainableNames.some((n) => /\.lora_[AB]\.weight$/.test(n));
     const bytes = trainStepBytes({
       trainableElements: this.varList.reduce((s, v) => s + v.size, 0),
