@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { runBench, benchMarkdown } from 'longlora-ts';
+import { runBench, benchMarkdown, costByLengthFigure, vegaLiteToSvg } from 'longlora-ts';
 
 function parseArgs(argv: string[]): { quick: boolean; out: string } {
   let quick = false;
@@ -28,11 +28,22 @@ async function main(): Promise<void> {
   const started = Date.now();
   const report = await runBench({ quick, log: (line) => console.error(`[bench] ${line}`) });
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
-  fs.renameSync(tmp, out);
-  console.log(benchMarkdown(report));
-  console.log(`\nwrote ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const stem = out.replace(/\.json$/, '');
+  const markdown = benchMarkdown(report);
+  const figure = costByLengthFigure(report);
+  const files: Array<[string, string]> = [
+    [out, JSON.stringify(report, null, 2) + '\n'],
+    [`${stem}.md`, markdown + '\n'],
+    [`${stem}-cost.vl.json`, JSON.stringify(figure, null, 2) + '\n'],
+    [`${stem}-cost.svg`, await vegaLiteToSvg(figure)],
+  ];
+  for (const [file, text] of files) {
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  }
+  console.log(markdown);
+  console.log(`\nwrote ${files.map(([f]) => f).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 main().catch((e: unknown) => {

@@ -104,7 +104,7 @@ export function attentionMemory(): AttentionMemory {
 }
 
 /** P = softmax((q * scale) k^T + mask), no gradient recorded (the scale goes on q: D wide, not Tk). */
-function probabilities(q: Tensor, k: Tensor, additiveMask: Tensor | null, scale: number): Tensor {
+export function attentionProbabilities(q: Tensor, k: Tensor, additiveMask: Tensor | null, scale: number): Tensor {
   return tf.tidy(() => {
     const scores = matmulNoGrad(tf.mul(q, scale), k, false, true); // [..., Tq, Tk]
     return tf.softmax(additiveMask === null ? scores : tf.add(scores, additiveMask));
@@ -112,22 +112,37 @@ function probabilities(q: Tensor, k: Tensor, additiveMask: Tensor | null, scale:
 }
 
 /**
+ * The attention gradient, no gradient recorded, with flash attention's row term
+ * rowsum(dP * P) = rowsum(dO * O) (D wide instead of Tk):
+ *   dV = P^T dO,  dP = dO V^T,  dS = P * (dP - rowsum(dO * O)),  dQ = dS K / sqrt(D),  dK = dS^T Q / sqrt(D).
+ * Returns [dq, dk, dv].
+ */
+export function attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor, dy: Tensor, scale: number): Tensor[] {
+  return tf.tidy(() => {
+    const dv = matmulNoGrad(probs, dy, true, false); // [..., Tk, D]
+    const dp = matmulNoGrad(dy, v, false, true); // [..., Tq, Tk]
+    const rowTerm = tf.sum(tf.mul(dy, out), -1, true); // [..., Tq, 1]
+    const ds = tf.mul(probs, tf.sub(dp, rowTerm)); // [..., Tq, Tk], unscaled
+    const dq = tf.mul(matmulNoGrad(ds, k), scale); // [..., Tq, D]
+    const dk = tf.mul(matmulNoGrad(ds, q, true, false), scale); // [..., Tk, D]
+    return [dq, dk, dv];
+  });
+}
+
+/**
  * softmax(q k^T / sqrt(D) + mask) v for q `[..., Tq, D]`, k and v `[..., Tk, D]` and a constant
  * additive mask broadcastable to `[..., Tq, Tk]`, as one differentiable op with its own backward
- * pass (the standard attention gradient, with flash attention's row term rowsum(dP * P) =
- * rowsum(dO * O), which is D wide instead of Tk):
- *   dV = P^T dO,  dP = dO V^T,  dS = P * (dP - rowsum(dO * O)),  dQ = dS K / sqrt(D),  dK = dS^T Q / sqrt(D).
- * Recording the forward op by op would keep every intermediate (scores, scaled scores, masked
- * scores, P) and every gradient of them until the whole backward pass ends; here the forward keeps
- * q, k, v (and P, unless recomputing) and each call's backward frees its temporaries at once.
+ * pass (`attentionBackward`). Recording the forward op by op would keep every intermediate
+ * (scores, scaled scores, masked scores, P) and every gradient of them until the whole backward
+ * pass ends; here the forward keeps q, k, v, the output (and P, unless recomputing) and each call's
+ * backward frees its temporaries at once.
  */
 export function maskedSoftmaxAttention(q: Tensor, k: Tensor, v: Tensor, additiveMask: Tensor | null): Tensor {
-  const d = q.shape[q.rank - 1];
-  const scale = 1 / Math.sqrt(d);
+  const scale = 1 / Math.sqrt(q.shape[q.rank - 1]);
   const recompute = attentionMemoryMode === 'recompute';
   // tf.customGrad's typing spreads inputs and the save function into one rest parameter.
   const op = tf.customGrad(((qi: Tensor, ki: Tensor, vi: Tensor, save: (ts: Tensor[]) => void) => {
-    const p = probabilities(qi, ki, additiveMask, scale);
+    const p = attentionProbabilities(qi, ki, additiveMask, scale);
     const out = matmulNoGrad(p, vi); // [..., Tq, D]
     save(recompute ? [qi, ki, vi, out] : [qi, ki, vi, out, p]);
     if (recompute) p.dispose();
@@ -136,14 +151,8 @@ export function maskedSoftmaxAttention(q: Tensor, k: Tensor, v: Tensor, additive
       gradFunc: (dy: Tensor, saved: Tensor[]) =>
         tf.tidy(() => {
           const [qs, ks, vs, os] = saved;
-          const probs = recompute ? probabilities(qs, ks, additiveMask, scale) : saved[4];
-          const dv = matmulNoGrad(probs, dy, true, false); // [..., Tk, D]
-          const dp = matmulNoGrad(dy, vs, false, true); // [..., Tq, Tk]
-          const rowTerm = tf.sum(tf.mul(dy, os), -1, true); // [..., Tq, 1]
-          const ds = tf.mul(probs, tf.sub(dp, rowTerm)); // [..., Tq, Tk], unscaled
-          const dq = tf.mul(matmulNoGrad(ds, ks), scale); // [..., Tq, D]
-          const dk = tf.mul(matmulNoGrad(ds, qs, true, false), scale); // [..., Tk, D]
-          return [dq, dk, dv];
+          const probs = recompute ? attentionProbabilities(qs, ks, additiveMask, scale) : saved[4];
+          return attentionBackward(qs, ks, vs, os, probs, dy, scale);
         }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -24,7 +24,8 @@
 import { tf } from '../backend';
 import type { Tensor, Tensor4D } from '../backend';
 import { assertFitsInMemory } from '../backend/memory';
-import { checkAttentionShapes, causalMask, maskedSoftmaxAttention, repeatKv } from './causal';
+import { matmulNoGrad } from '../backend';
+import { checkAttentionShapes, causalMask, attentionProbabilities, attentionBackward, attentionMemory, repeatKv } from './causal';
 
 export type S2Variant = 'offset' | 'roll';
 
@@ -84,39 +85,49 @@ export function s2Segments(n: number, g: number, shifted: boolean): Array<[numbe
   return borders.slice(0, -1).map((b, i) => [b, borders[i + 1]] as [number, number]);
 }
 
-/**
- * Causal attention inside each segment of `[rows, N, D]` tensors. Consecutive equal-length segments
- * form a run that folds into the batch axis for free (a reshape); runs of the same segment length
- * share one attention call, so the number of kernel calls does not grow with N / G.
- */
-function segmentedCausal(q: Tensor, k: Tensor, v: Tensor, segments: Array<[number, number]>): Tensor {
-  const [rows, n, d] = q.shape;
-  const runs: Array<{ start: number; len: number; count: number }> = [];
+/** Consecutive equal-length segments: a run folds into the batch axis for free (a reshape). */
+interface Run {
+  start: number;
+  len: number;
+  count: number;
+}
+
+function runsOf(segments: Array<[number, number]>): Run[] {
+  const runs: Run[] = [];
   for (const [a, b] of segments) {
     const last = runs[runs.length - 1];
     if (last !== undefined && last.len === b - a && last.start + last.len * last.count === a) last.count++;
     else runs.push({ start: a, len: b - a, count: 1 });
   }
-  // [rows, N, D] -> a run as [rows * count, len, D]
-  const take = (t: Tensor, r: { start: number; len: number; count: number }) => {
-    const part = r.start === 0 && r.len * r.count === n ? t : tf.slice(t, [0, r.start, 0], [rows, r.len * r.count, d]);
-    return tf.reshape(part, [rows * r.count, r.len, d]);
-  };
-  const outs = new Map<(typeof runs)[number], Tensor>();
+  return runs;
+}
+
+/**
+ * `[rows, N, D]` -> per segment length, every segment of that length stacked on the batch axis
+ * (`[rows * segments, len, D]`), so that one attention call covers them all.
+ */
+function gatherRuns(x: Tensor, runs: Run[]): Map<number, Tensor> {
+  const [rows, n, d] = x.shape;
+  const take = (r: Run) => tf.reshape(r.start === 0 && r.len * r.count === n ? x : tf.slice(x, [0, r.start, 0], [rows, r.len * r.count, d]), [rows * r.count, r.len, d]);
+  const out = new Map<number, Tensor>();
   for (const len of new Set(runs.map((r) => r.len))) {
     const same = runs.filter((r) => r.len === len);
-    const stack = (t: Tensor) => (same.length === 1 ? take(t, same[0]) : tf.concat(same.map((r) => take(t, r)), 0));
-    const out = maskedSoftmaxAttention(stack(q), stack(k), stack(v), causalMask(len, len)); // [sum rows*count, len, D]
-    let offset = 0;
-    for (const r of same) {
-      const m = rows * r.count;
-      const piece = same.length === 1 ? out : tf.slice(out, [offset, 0, 0], [m, len, d]);
-      outs.set(r, tf.reshape(piece, [rows, r.count * len, d]));
-      offset += m;
-    }
+    out.set(len, same.length === 1 ? take(same[0]) : tf.concat(same.map(take), 0));
   }
-  const ordered = runs.map((r) => outs.get(r) as Tensor);
-  return ordered.length === 1 ? ordered[0] : tf.concat(ordered, 1);
+  return out;
+}
+
+/** The inverse of gatherRuns: per-length stacks back to `[rows, N, D]` in sequence order. */
+function scatterRuns(buckets: Map<number, Tensor>, runs: Run[], rows: number, d: number): Tensor {
+  const offsets = new Map<number, number>();
+  const pieces = runs.map((r) => {
+    const stack = buckets.get(r.len) as Tensor;
+    const at = offsets.get(r.len) ?? 0;
+    offsets.set(r.len, at + rows * r.count);
+    const piece = at === 0 && stack.shape[0] === rows * r.count ? stack : tf.slice(stack, [at, 0, 0], [rows * r.count, r.len, d]);
+    return tf.reshape(piece, [rows, r.count * r.len, d]);
+  });
+  return pieces.length === 1 ? pieces[0] : tf.concat(pieces, 1);
 }
 
 /** Rolls `[rows, N, D]` along the sequence: out[i] = x[(i + shift) mod N] (torch.roll by -shift). */
@@ -138,6 +149,11 @@ export function s2ScoreCount(h: number, n: number, g: number, variant: S2Variant
 /**
  * S2-Attn on `[B, H, N, D]` queries and `[B, Hkv, N, D]` keys/values; returns `[B, H, N, D]`.
  * See the file comment for the two variants.
+ *
+ * One differentiable op with its own backward pass: the head split, the regrouping into segments
+ * (and the roll) are permutations whose gradients are the inverse permutations, so the backward
+ * pass regroups dO the same way, applies the attention gradient per segment length and puts the
+ * pieces back, instead of recording every slice (whose gradient would pad to full size) and concat.
  */
 export function shiftedSparseAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { groupSize, variant = 'offset', partialGroups = false }: S2Options): Tensor4D {
   const { b, h, hkv, n, d } = checkS2(q, k, v, groupSize, variant, partialGroups);
@@ -146,26 +162,70 @@ export function shiftedSparseAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { 
     `S2-Attn over ${n} positions, groups of ${groupSize}, ${b * h} batch-heads`,
     'use a smaller group size or a shorter sequence',
   );
-  return tf.tidy(() => {
-    const kk = repeatKv(k, h / hkv);
-    const vv = repeatKv(v, h / hkv);
-    const half = h / 2;
-    // [B, H, N, D] -> the two head halves as [B * H/2, N, D]. tf.slice, not tf.split: wasm's SplitV
-    // copies its whole input to JS, our registered Slice copies only what is taken.
-    const halves = (t: Tensor) => [0, half].map((start) => tf.reshape(tf.slice(t, [0, start, 0, 0], [b, half, n, d]), [b * half, n, d]));
-    const [q1, q2] = halves(q);
-    const [k1, k2] = halves(kk);
-    const [v1, v2] = halves(vv);
-    const out1 = segmentedCausal(q1, k1, v1, s2Segments(n, groupSize, false));
-    let out2: Tensor;
-    if (variant === 'offset') {
-      out2 = segmentedCausal(q2, k2, v2, s2Segments(n, groupSize, true));
-    } else {
-      const s = groupSize / 2;
-      const rolled = segmentedCausal(rollLeft(q2, s), rollLeft(k2, s), rollLeft(v2, s), s2Segments(n, groupSize, false));
-      out2 = rollLeft(rolled, n - s); // roll back by +G/2
-    }
-    const shape: [number, number, number, number] = [b, half, n, d];
-    return tf.concat([tf.reshape(out1, shape), tf.reshape(out2, shape)], 1) as Tensor4D;
-  });
+  const half = h / 2;
+  const rows = b * half;
+  const scale = 1 / Math.sqrt(d);
+  const shift = groupSize / 2;
+  const recompute = attentionMemory() === 'recompute';
+  const runs = [runsOf(s2Segments(n, groupSize, false)), runsOf(s2Segments(n, groupSize, variant === 'offset'))];
+  const lengths = runs.map((r) => [...new Set(r.map((x) => x.len))]);
+  // [B, H, N, D] -> head half i as [B * H/2, N, D], in the order pattern i groups it (rolled for 'roll')
+  const halfOf = (x: Tensor, i: number): Tensor => {
+    const part = tf.reshape(tf.slice(x, [0, i * half, 0, 0], [b, half, n, d]), [rows, n, d]);
+    return i === 1 && variant === 'roll' ? rollLeft(part, shift) : part;
+  };
+  // the inverse: two halves back to [B, H, N, D]
+  const joinHalves = (parts: Tensor[]): Tensor => {
+    const ordered = parts.map((p, i) => tf.reshape(i === 1 && variant === 'roll' ? rollLeft(p, n - shift) : p, [b, half, n, d]));
+    return tf.concat(ordered, 1);
+  };
+  // tf.customGrad's typing spreads inputs and the save function into one rest parameter.
+  const op = tf.customGrad(((qi: Tensor, ki: Tensor, vi: Tensor, save: (ts: Tensor[]) => void) => {
+    const keep: Tensor[] = [qi, ki, vi];
+    const outs = [0, 1].map((i) =>
+      tf.tidy(() => {
+        const [qb, kb, vb] = [qi, ki, vi].map((x) => gatherRuns(halfOf(x, i), runs[i]));
+        const ob = new Map<number, Tensor>();
+        for (const len of lengths[i]) {
+          const p = attentionProbabilities(qb.get(len) as Tensor, kb.get(len) as Tensor, causalMask(len, len), scale);
+          const o = matmulNoGrad(p, vb.get(len) as Tensor);
+          ob.set(len, o);
+          keep.push(tf.keep(o));
+          if (!recompute) keep.push(tf.keep(p));
+        }
+        return scatterRuns(ob, runs[i], rows, d);
+      }),
+    );
+    const value = tf.tidy(() => joinHalves(outs));
+    tf.dispose(outs);
+    save(keep);
+    // save() holds its own references: drop ours to the per-segment outputs and probabilities
+    tf.dispose(keep.slice(3));
+    return {
+      value,
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [qs, ks, vs] = saved;
+          let next = 3;
+          const grads = [0, 1].map((i) => {
+            const [qb, kb, vb, db] = [qs, ks, vs, dy].map((x) => gatherRuns(halfOf(x, i), runs[i]));
+            const dq = new Map<number, Tensor>();
+            const dk = new Map<number, Tensor>();
+            const dv = new Map<number, Tensor>();
+            for (const len of lengths[i]) {
+              const [qx, kx, vx] = [qb, kb, vb].map((m) => m.get(len) as Tensor);
+              const o = saved[next++];
+              const p = recompute ? attentionProbabilities(qx, kx, causalMask(len, len), scale) : saved[next++];
+              const [gq, gk, gv] = attentionBackward(qx, kx, vx, o, p, db.get(len) as Tensor, scale);
+              dq.set(len, gq);
+              dk.set(len, gk);
+              dv.set(len, gv);
+            }
+            return [dq, dk, dv].map((m) => scatterRuns(m, runs[i], rows, d));
+          });
+          return [0, 1, 2].map((j) => joinHalves([grads[0][j], grads[1][j]]));
+        }),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return tf.tidy(() => op(q, repeatKv(k, h / hkv), repeatKv(v, h / hkv)) as Tensor4D);
 }

@@ -7,15 +7,17 @@
  *
  * Why it exists: the wasm backend's fast matmul (XNNPACK, SIMD, threads) takes only 2-D operands
  * with no transpose flag; any flag or batch dimension falls to a scalar loop 10-50x slower
- * (../shared/reference/s2-wasm-prototype.md). On wasm this helper therefore issues only 2-D,
- * flag-free `BatchMatMul` calls: transposes are explicit `tf.transpose`s, a batch is either folded
- * into the rows (when b is shared) or looped over, and the gradient (a custom gradient, since
+ * (../shared/reference/s2-wasm-prototype.md). On wasm this helper therefore issues only flag-free
+ * `BatchMatMul` calls with a batch of 1 (2-D, or [1, m, k] x [1, k, n]): transposes are explicit
+ * `tf.transpose`s, a batch is either folded into the rows (when b is shared) or looped over, and
+ * the gradient (a custom gradient, since
  * tfjs's own matMul gradient uses transpose flags) is built from the same calls. On the other
  * backends it is plain `tf.matMul`, whose kernels handle flags and batches natively.
  */
 import { tf } from './tf';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { assertFitsInMemory } from './memory';
+import { BATCH_ENTRY_VIEW } from './wasm-kernels';
 
 interface MatmulShape {
   m: number;
@@ -126,10 +128,14 @@ function matmulUnflagged(a: Tensor, b: Tensor): Tensor {
   const a3 = tf.reshape(a, [size(aBatch), m, k]);
   const b3 = tf.reshape(b, [size(bBatch), k, n]);
   const pieces: Tensor[] = [];
+  // Batch-1 slices go straight to the kernel: [1, m, k] x [1, k, n] is XNNPACK's fast path too, and
+  // skipping the reshapes to 2-D saves engine calls (S2 issues hundreds of these per step).
+  // Entries are views into the operands' memory when the backend can make them (wasm), else slices.
+  const views = tf.getKernel(BATCH_ENTRY_VIEW, tf.getBackend()) !== undefined && a.dtype === 'float32' && b.dtype === 'float32';
+  const entry = (x: Tensor, index: number, rows: number, cols: number): Tensor =>
+    views ? (tf.engine().runKernel(BATCH_ENTRY_VIEW, { x }, { index }) as Tensor) : tf.slice(x, [index, 0, 0], [1, rows, cols]);
   for (let i = 0; i < count; i++) {
-    const ai = tf.reshape(tf.slice(a3, [batchIndex(i, batch, aBatch), 0, 0], [1, m, k]), [m, k]);
-    const bi = tf.reshape(tf.slice(b3, [batchIndex(i, batch, bBatch), 0, 0], [1, k, n]), [k, n]);
-    pieces.push(tf.matMul(ai, bi));
+    pieces.push(tf.matMul(entry(a3, batchIndex(i, batch, aBatch), m, k), entry(b3, batchIndex(i, batch, bBatch), k, n)));
   }
   return tf.reshape(tf.concat(pieces, 0), outShape);
 }
@@ -149,8 +155,10 @@ function wasmMatmulBytes(a: Tensor, b: Tensor, s: MatmulShape, transposeA: boole
  * the backward pass records nothing and copies nothing it does not need.
  */
 function matmulRaw(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean, s: MatmulShape): Tensor {
-  if (tf.getBackend() !== 'wasm') return tf.matMul(broadcastBatch(a, s.batch), broadcastBatch(b, s.batch), transposeA, transposeB);
-  return matmulUnflagged(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b);
+  return tf.tidy(() => {
+    if (tf.getBackend() !== 'wasm') return tf.matMul(broadcastBatch(a, s.batch), broadcastBatch(b, s.batch), transposeA, transposeB);
+    return matmulUnflagged(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b);
+  });
 }
 
 /**

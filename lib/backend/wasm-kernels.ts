@@ -197,6 +197,60 @@ function sharedIdentity({ inputs, backend }: WasmKernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+/** The kernel name of `batchEntryView` (registered for wasm only). */
+export const BATCH_ENTRY_VIEW = 'LongloraBatchEntryView';
+
+/** view dataId -> the dataId whose memory it points into, per backend instance */
+const viewParents = new WeakMap<object, WeakMap<object, object>>();
+
+/**
+ * The backend's disposeData, taught about views: a view has no memory of its own (freeing its
+ * pointer would free the middle of its parent's block); disposing it unregisters it and drops the
+ * reference it holds on its parent.
+ */
+function viewAwareBackend(backend: BackendWasm): WeakMap<object, object> {
+  let parents = viewParents.get(backend);
+  if (parents !== undefined) return parents;
+  const views = new WeakMap<object, object>();
+  parents = views;
+  viewParents.set(backend, views);
+  const original = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: object, force = false): boolean => {
+    const parent = views.get(dataId);
+    if (parent === undefined) return original(dataId, force);
+    if (!backend.dataIdMap.has(dataId)) return true;
+    const data = backend.dataIdMap.get(dataId) as { id: number; refCount: number };
+    data.refCount--;
+    if (!force && data.refCount > 0) return false;
+    backend.wasm.tfjs.disposeData(data.id);
+    backend.dataIdMap.delete(dataId);
+    views.delete(dataId);
+    original(parent);
+    return true;
+  };
+  return views;
+}
+
+/**
+ * Entry `index` of a float32 `[M, r, c]` tensor as a `[1, r, c]` tensor that shares its memory (no
+ * copy): the operands of a batched matmul's per-entry 2-D products. The parent stays alive while
+ * a view of it does.
+ */
+function batchEntryViewKernel({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { x } = inputs;
+  const index = (attrs as { index: number }).index;
+  const [m, r, c] = x.shape;
+  if (x.shape.length !== 3 || x.dtype !== 'float32' || !(index >= 0 && index < m)) {
+    throw new Error(`${BATCH_ENTRY_VIEW}: needs a float32 [M, r, c] tensor and 0 <= index < M; got [${x.shape.join(', ')}] ${x.dtype}, index ${index}`);
+  }
+  const views = viewAwareBackend(backend);
+  const parent = backend.dataIdMap.get(x.dataId) as { memoryOffset: number };
+  const out = backend.makeOutput([1, r, c], 'float32', parent.memoryOffset + 4 * index * r * c);
+  backend.incRef(x.dataId);
+  views.set(out.dataId, x.dataId);
+  return out;
+}
+
 let stockSlice: KernelConfig | undefined;
 
 function fastSlice(args: WasmKernelArgs): TensorInfo {
@@ -230,6 +284,9 @@ export function registerWasmKernelFixes(backendName = 'wasm'): void {
     stockSlice = current;
     tf.unregisterKernel('Slice', backendName);
     tf.registerKernel({ kernelName: 'Slice', backendName, kernelFunc: fastSlice as unknown as KernelConfig['kernelFunc'] });
+  }
+  if (tf.getKernel(BATCH_ENTRY_VIEW, backendName) === undefined) {
+    tf.registerKernel({ kernelName: BATCH_ENTRY_VIEW, backendName, kernelFunc: batchEntryViewKernel as unknown as KernelConfig['kernelFunc'] });
   }
   const identity = tf.getKernel('Identity', backendName);
   if (identity !== undefined && identity.kernelFunc !== (sharedIdentity as unknown)) {

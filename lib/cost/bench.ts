@@ -13,6 +13,11 @@ import { tf, ready, backendInfo, matmul } from '../backend';
 import type { BackendName, Tensor4D } from '../backend';
 import { causalAttention, shiftedSparseAttention } from '../attention';
 import { benchTrainStep } from '../train/bench';
+import { maxTrainableSeqLen } from './max-length';
+import type { LengthProbe } from './max-length';
+import { trainingMemory } from './memory';
+import { presets } from '../model';
+import type { VegaLiteSpec } from '../viz';
 import { timeIt } from './timing';
 
 export interface BenchOptions {
@@ -63,6 +68,8 @@ export interface BenchReport {
   attention: AttentionBenchEntry[];
   trainStep: TrainStepBenchEntry[];
   maxTrainableSeqLen: MaxTrainableSeqLen | null;
+  /** The training steps the maxTrainableSeqLen search measured (peak vs the memory model). */
+  maxTrainableProbes: LengthProbe[];
   quick: boolean;
   date: string;
   machine: { cpus: number; cpuModel: string; node: string; platform: string };
@@ -163,7 +170,12 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
     log(`matmul ${MATMUL_N}^3 with 1 thread: ${byThreads['1'].toFixed(1)} GFLOP/s`);
   }
   const attention = await benchAttention(quick ? [1024, 2048] : [1024, 2048, 4096], { log });
-  const trainStep = await benchTrainStep({ seqLens: quick ? [256, 512] : [256, 512, 1024], steps: quick ? 2 : 5, log });
+  const steps = quick ? 2 : 5;
+  const trainStep = [
+    ...(await benchTrainStep({ seqLens: [256, 512, 1024, 2048], attention: 'full', steps, log })),
+    ...(await benchTrainStep({ seqLens: [1024, 2048], attention: 's2', steps, log })),
+  ];
+  const { result: maxLength, probes } = await maxTrainableSeqLen({ log });
   return {
     backend: info.name,
     threads: info.threads,
@@ -171,11 +183,62 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
     matmulGflopsByThreads: byThreads,
     attention,
     trainStep,
-    maxTrainableSeqLen: null,
+    maxTrainableSeqLen: maxLength,
+    maxTrainableProbes: probes,
     quick,
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
   };
+}
+
+/**
+ * Vega-lite figure of the training step's time and memory by sequence length, full attention vs
+ * S2-Attn (presets.small), from a report's `trainStep` rows and the maxTrainableSeqLen probes, with
+ * the memory model's prediction as a dashed line.
+ */
+export function costByLengthFigure(r: BenchReport): VegaLiteSpec {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const t of r.trainStep) {
+    const attention = t.attention === 's2' ? 'S2-Attn' : 'full';
+    rows.push({ seqLen: t.seqLen, attention, panel: 'step time (s)', value: t.seqLen / t.tokensPerSec, kind: 'measured' });
+    rows.push({ seqLen: t.seqLen, attention, panel: 'peak memory (GiB)', value: t.peakBytes / 2 ** 30, kind: 'measured' });
+  }
+  for (const p of r.maxTrainableProbes) {
+    rows.push({ seqLen: p.seqLen, attention: p.attention === 's2' ? 'S2-Attn' : 'full', panel: 'peak memory (GiB)', value: p.measuredBytes / 2 ** 30, kind: 'measured' });
+  }
+  const lengths = [...new Set(rows.map((x) => Number(x.seqLen)))].sort((a, b) => a - b);
+  for (const attention of ['full', 's2'] as const) {
+    for (const n of lengths) {
+      rows.push({ seqLen: n, attention: attention === 's2' ? 'S2-Attn' : 'full', panel: 'peak memory (GiB)', value: trainingMemory(presets.small, n, { attention }).total / 2 ** 30, kind: 'memory model' });
+    }
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `presets.small training step by length (${r.backend}, ${r.threads} thread(s))`,
+    data: { values: rows },
+    facet: { column: { field: 'panel', type: 'nominal', title: null } },
+    spec: {
+      width: 260,
+      height: 200,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'measured'" }],
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'seqLen', type: 'quantitative', title: 'sequence length (tokens)' },
+            y: { field: 'value', type: 'quantitative', title: null },
+            color: { field: 'attention', type: 'nominal' },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'memory model'" }],
+          mark: { type: 'line', strokeDash: [4, 3], opacity: 0.7 },
+          encoding: { x: { field: 'seqLen', type: 'quantitative' }, y: { field: 'value', type: 'quantitative' }, color: { field: 'attention', type: 'nominal' } },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as unknown as VegaLiteSpec;
 }
 
 function fmt(x: number | null, digits = 1): string {
@@ -202,14 +265,23 @@ export function benchMarkdown(r: BenchReport): string {
     }
   }
   if (r.trainStep.length > 0) {
-    lines.push('', '| train step | seq | attention | tokens/s | GFLOP/s | peak MiB |', '|---|---|---|---|---|---|');
+    lines.push('', '| train step (presets.small) | seq | attention | ms | tokens/s | GFLOP/s | % of matmul | peak MiB | model MiB |', '|---|---|---|---|---|---|---|---|---|');
     for (const t of r.trainStep) {
-      lines.push(`| | ${t.seqLen} | ${t.attention} | ${fmt(t.tokensPerSec, 0)} | ${fmt(t.achievedGflops)} | ${(t.peakBytes / 2 ** 20).toFixed(0)} |`);
+      const predicted = trainingMemory(presets.small, t.seqLen, { attention: t.attention === 's2' ? 's2' : 'full' }).total;
+      lines.push(
+        `| | ${t.seqLen} | ${t.attention} | ${fmt((1000 * t.seqLen) / t.tokensPerSec, 0)} | ${fmt(t.tokensPerSec, 0)} | ${fmt(t.achievedGflops)} | ${fmt((100 * t.achievedGflops) / r.matmulGflops, 0)}% | ${(t.peakBytes / 2 ** 20).toFixed(0)} | ${(predicted / 2 ** 20).toFixed(0)} |`,
+      );
     }
   }
   if (r.maxTrainableSeqLen !== null) {
     const m = r.maxTrainableSeqLen;
-    lines.push('', `Longest trainable sequence within ${(m.budgetBytes / 2 ** 30).toFixed(1)} GiB (step ${m.step}): full ${m.full}, S2 ${m.s2} (${(m.s2 / m.full).toFixed(2)}x)`);
+    lines.push('', `Longest presets.small training step within ${(m.budgetBytes / 2 ** 30).toFixed(1)} GiB of tensor memory (lengths in steps of ${m.step}): full attention ${m.full}, S2-Attn ${m.s2} (${(m.s2 / m.full).toFixed(2)}x).`);
+    if (r.maxTrainableProbes.length > 0) {
+      lines.push('', '| measured step | seq | attention | peak MiB | model MiB | fits |', '|---|---|---|---|---|---|');
+      for (const p of r.maxTrainableProbes) {
+        lines.push(`| | ${p.seqLen} | ${p.attention} | ${(p.measuredBytes / 2 ** 20).toFixed(0)} | ${(p.predictedBytes / 2 ** 20).toFixed(0)} | ${p.fits ? 'yes' : 'no'} |`);
+      }
+    }
   }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 /** Cost: timing utilities and the benchmark harness (FLOPs and memory models join later). */
 export { timeIt } from './timing';
 export type { Timing, TimingOptions } from './timing';
-export { runBench, benchMarkdown, measureMatmulGflops, benchAttention } from './bench';
+export { runBench, benchMarkdown, measureMatmulGflops, benchAttention, costByLengthFigure } from './bench';
 export type { BenchReport, BenchOptions, AttentionBenchEntry, TrainStepBenchEntry, MaxTrainableSeqLen } from './bench';
 export { flopsBreakdown, trainingStepFlops } from './flops';
 export type { FlopsBreakdown, FlopsConfig, FlopsOptions } from './flops';
@@ -11,3 +11,5 @@ export { trainingMemory, layerScoreCount, constantBytes, ACTIVATION_COUNTS } fro
 export type { TrainingMemory, TrainingMemoryOptions } from './memory';
 export { checkMemoryModel, peakComposition, memoryCheckCases, mixedMemoryCases, measureTrainingStep } from './calibrate';
 export type { MemoryCase, MemoryMeasurement, PeakComposition } from './calibrate';
+export { maxTrainableSeqLen } from './max-length';
+export type { MaxLengthOptions, LengthProbe } from './max-length';

@@ -8,8 +8,8 @@
  *   constants  = the cached tables: RoPE cos and sin (2 x N x headDim) and the causal masks
  *                (N x N for full attention; G x G and (G/2) x (G/2) for S2-Attn)
  *   activations = 4 x [ B·N·(L·(24·C + 9·kvDim + 6·I + 5·lora) + C + 6·V) + (L + t)·B·scores ]
- *                 (+ 4·C per layer and token when grouped-query heads are expanded; t = 9 for full
- *                 attention, 11.5 for S2-Attn: the transients of the layer being differentiated)
+ *                 (+ 4·C per layer and token when grouped-query heads are expanded; t = 4 for full
+ *                 attention, 3.5 for S2-Attn: the transients of the layer being differentiated)
  *
  * `scores` is what one layer's attention computes per sequence: H·N² for full attention, the S2
  * segments' Σ len² over both head halves for S2-Attn (lib/attention `s2ScoreCount`); `lora` is Σ
@@ -34,8 +34,8 @@ import type { LoraConfig, TrainableSet } from '../lora';
  * token, 24 hidden-width buffers (norms, projections, RoPE, attention output, residuals and their
  * gradients), 9 kv-width ones (k, v and their head splits and gradients), 4 more hidden-width ones
  * when grouped-query heads are expanded, 6 of the MLP's width; per layer one attention-score buffer
- * (P, saved for the backward pass) and, for the layer being differentiated, 9 more transients for
- * full attention (P^T, dP, dS, dS^T and per-head copies) or 11.5 for S2-Attn (segment copies too);
+ * (P, saved for the backward pass) and, for the layer being differentiated, 4 more transients for
+ * full attention (P^T, dP, dS, dS^T) or 3.5 for S2-Attn (whose last pieces are smaller);
  * 6 vocabulary-wide buffers per token (logits, log-probabilities, their gradients); LoRA adds about
  * 5 buffers of width (r + out) per adapted projection.
  */
@@ -45,8 +45,8 @@ export const ACTIVATION_COUNTS = {
   expandedKv: 4,
   mlp: 6,
   scoresPerLayer: 1,
-  scoresTransientFull: 9,
-  scoresTransientS2: 11.5,
+  scoresTransientFull: 4,
+  scoresTransientS2: 3.5,
   vocab: 6,
   lora: 5,
 };

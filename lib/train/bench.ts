@@ -4,8 +4,9 @@
  *
  *   tokensPerSec   = seqLen / median step time
  *   achievedGflops = 3 x forward FLOPs (lib/cost flopsBreakdown) / median step time (backward ~ 2x forward; 2 FLOPs per MAC)
- *   peakBytes      = tf.profile's peak of live tensor bytes during one step (weights, AdamW state
- *                    and activations together)
+ *   peakBytes      = the most tensor bytes alive during one step (weights, AdamW state and
+ *                    activations together), from the wasm allocations (lib/cost measurePeakBytes;
+ *                    tf.profile elsewhere)
  *
  * Sequences longer than the config's context are reached as LongLoRA does, with linear position
  * interpolation (`ropeScaling: { type: 'linear', factor: seqLen / maxPositionEmbeddings }`), which
@@ -17,6 +18,7 @@ import { LlamaForCausalLM, makeConfig, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import type { AttentionSpec } from '../attention';
 import { trainingStepFlops } from '../cost/flops';
+import { measurePeakBytes } from '../cost/measure';
 import { Trainer } from './trainer';
 import type { BatchSource, TrainBatch } from './trainer';
 
@@ -99,9 +101,7 @@ export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promi
       for (let i = 0; i < warmup; i++) await trainer.trainStep();
       const times: number[] = [];
       for (let i = 0; i < steps; i++) times.push((await trainer.trainStep()).stepMs);
-      const profile = await tf.profile(async () => {
-        await trainer.trainStep();
-      });
+      const profile = await measurePeakBytes(() => trainer.trainStep());
       const ms = median(times);
       // 3 x forward FLOPs in the paper's convention; S2 counts N x G scores (G = N/4)
       const stepFlops = trainingStepFlops(cfg, seqLen, 1, { attention });

@@ -5,7 +5,7 @@
  */
 import { tf, ready } from '../../lib/backend';
 import type { Tensor4D } from '../../lib/backend';
-import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask, attend, sftGroupSize } from '../../lib/attention';
+import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask, attend, sftGroupSize, setAttentionMemory } from '../../lib/attention';
 import type { S2Variant } from '../../lib/attention';
 import { expectTensorsClose, seededValues } from '../helpers';
 import { denseAttention64, officialOffsetSegments, officialRollGroups, officialSftSegments, causalAllowed } from './official-reference';
@@ -205,6 +205,18 @@ describe('S2-Attn properties (wasm)', () => {
     expectAttentionClose(got, denseAttention64(x.q, x.k, x.v, x.w, { b: 1, h: 4, hkv: 4, tq: 40, tk: 40, d: 4 }, officialSftSegments(4, 40, 32)));
     expect(() => attend({ kind: 's2', groupSizeRule: 'sft' }, tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, { training: true })).toThrow(/needs baseContext/);
     expect(() => shiftedSparseAttention(tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, { groupSize: 4, variant: 'roll', partialGroups: true })).toThrow(/only for the 'offset' variant/);
+  });
+
+  it("'recompute' memory mode gives the same results (both variants, against the references)", () => {
+    const c = CONFIGS[3];
+    setAttentionMemory('recompute');
+    try {
+      for (const variant of ['offset', 'roll'] as const) {
+        expectAttentionClose(ours(c, 91, (q, k, v) => shiftedSparseAttention(q, k, v, { groupSize: c.g, variant })), reference(c, 91, variant));
+      }
+    } finally {
+      setAttentionMemory('save');
+    }
   });
 
   it('leaks no tensors', () => {

@@ -4,7 +4,7 @@
  * gradient) and the cpu backend; and a spy on the wasm BatchMatMul kernel proving the helper never
  * sends it a batched or flagged call.
  */
-import { tf, ready, matmul } from '../../lib/backend';
+import { tf, ready, matmul, matmulNoGrad } from '../../lib/backend';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { expectTensorsClose, seededValues } from '../helpers';
 
@@ -131,7 +131,7 @@ describe('matmul helper against a float64 reference', () => {
     expectTensorsClose(got.db, cpu.db, { atol: 1e-5, rtol: 1e-5 });
   });
 
-  it('issues only 2-D, flag-free BatchMatMul calls on wasm (forward and backward)', () => {
+  it('issues only flag-free BatchMatMul calls with a batch of 1 on wasm (forward and backward)', () => {
     const original = tf.getKernel('BatchMatMul', 'wasm') as KernelConfig;
     const calls: Array<{ a: number[]; b: number[]; tA: boolean; tB: boolean }> = [];
     let fused = 0;
@@ -165,7 +165,9 @@ describe('matmul helper against a float64 reference', () => {
       tf.registerKernel(originalFused);
     }
     expect(calls.length).toBeGreaterThan(CASES.length * 3);
-    expect(calls.filter((k) => k.a.length !== 2 || k.b.length !== 2 || k.tA || k.tB)).toEqual([]);
+    // a batch of 1 is XNNPACK's fast path: [m, k] or [1, m, k]
+    const batched = (shape: number[]) => shape.slice(0, -2).some((d) => d !== 1);
+    expect(calls.filter((k) => batched(k.a) || batched(k.b) || k.tA || k.tB)).toEqual([]);
     expect(fused).toBe(0);
   });
 
@@ -189,6 +191,18 @@ describe('matmul helper against a float64 reference', () => {
       tf.registerKernel(original);
     }
     expect(flagged).toBe(1);
+  });
+
+  it('matmulNoGrad gives the same values and leaves nothing behind outside a tidy', () => {
+    for (const c of [CASES[2], CASES[7], CASES[8]]) {
+      const a = tf.tensor(seededValues(size(c.a), 1), c.a);
+      const b = tf.tensor(seededValues(size(c.b), 2), c.b);
+      const before = tf.memory().numTensors;
+      const y = matmulNoGrad(a, b, c.tA, c.tB);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      expectTensorsClose(y.dataSync() as Float32Array, reference(c).y, { atol: 1e-5, rtol: 1e-5 });
+      tf.dispose([a, b, y]);
+    }
   });
 
   it('leaks no tensors', () => {
