@@ -14,3 +14,4 @@ export * from './eval';
 export * from './data';
 export * from './model';
 export * from './train';
+export * from './experiments';

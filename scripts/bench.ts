@@ -3,6 +3,7 @@
  * Runs the benchmark harness (lib/cost/bench.ts) and writes its JSON report (default
  * results/bench.json) and prints a Markdown summary.
  */
+import './ensure-built';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runBench, benchMarkdown, costByLengthFigure, vegaLiteToSvg } from 'longlora-ts';

@@ -4,6 +4,7 @@
  * lib/cost/memory.ts) and compares the memory model with measured peaks. Run it after changing how
  * the model, attention or trainer allocate, and update ACTIVATION_COUNTS from the counts printed.
  */
+import './ensure-built';
 import { ready, peakComposition, checkMemoryModel, memoryCheckCases, mixedMemoryCases, presets, makeConfig } from 'longlora-ts';
 import type { MemoryCase } from 'longlora-ts';
 

@@ -17,7 +17,7 @@
 import { tf } from './tf';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { assertFitsInMemory } from './memory';
-import { BATCH_ENTRY_VIEW } from './wasm-kernels';
+import { BATCHED_MATMUL } from './wasm-kernels';
 
 interface MatmulShape {
   m: number;
@@ -111,8 +111,8 @@ function batchIndex(i: number, outBatch: number[], opBatch: number[]): number {
 
 /**
  * A[..., M, K] x B[..., K, N] with only 2-D, flag-free kernel calls. Rows of A are folded together
- * when B has no real batch; otherwise each batch entry is sliced out (a contiguous heap copy with
- * our Slice kernel) and multiplied on its own.
+ * when B has no real batch; otherwise every batch entry is multiplied on its own (on wasm inside one
+ * kernel, on views; elsewhere on slices).
  */
 function matmulUnflagged(a: Tensor, b: Tensor): Tensor {
   const { m, k, n, batch } = matmulShape(a.shape, b.shape);
@@ -127,24 +127,21 @@ function matmulUnflagged(a: Tensor, b: Tensor): Tensor {
   const count = size(batch);
   const a3 = tf.reshape(a, [size(aBatch), m, k]);
   const b3 = tf.reshape(b, [size(bBatch), k, n]);
-  const pieces: Tensor[] = [];
-  // Batch-1 slices go straight to the kernel: [1, m, k] x [1, k, n] is XNNPACK's fast path too, and
-  // skipping the reshapes to 2-D saves engine calls (S2 issues hundreds of these per step).
-  // Entries are views into the operands' memory when the backend can make them (wasm), else slices.
-  const views = tf.getKernel(BATCH_ENTRY_VIEW, tf.getBackend()) !== undefined && a.dtype === 'float32' && b.dtype === 'float32';
-  const entry = (x: Tensor, index: number, rows: number, cols: number): Tensor =>
-    views ? (tf.engine().runKernel(BATCH_ENTRY_VIEW, { x }, { index }) as Tensor) : tf.slice(x, [index, 0, 0], [1, rows, cols]);
-  for (let i = 0; i < count; i++) {
-    pieces.push(tf.matMul(entry(a3, batchIndex(i, batch, aBatch), m, k), entry(b3, batchIndex(i, batch, bBatch), k, n)));
+  const aIndex = Array.from({ length: count }, (_, i) => batchIndex(i, batch, aBatch));
+  const bIndex = Array.from({ length: count }, (_, i) => batchIndex(i, batch, bBatch));
+  // wasm: one kernel runs the per-entry 2-D products on views of the operands, writing each into
+  // its slot of the result (S2 issues hundreds of these per step; no per-entry tensors, no concat)
+  if (tf.getKernel(BATCHED_MATMUL, tf.getBackend()) !== undefined && a.dtype === 'float32' && b.dtype === 'float32') {
+    return tf.reshape(tf.engine().runKernel(BATCHED_MATMUL, { a: a3, b: b3 }, { aIndex, bIndex }) as Tensor, outShape);
   }
+  const pieces = aIndex.map((ai, i) => tf.matMul(tf.slice(a3, [ai, 0, 0], [1, m, k]), tf.slice(b3, [bIndex[i], 0, 0], [1, k, n])));
   return tf.reshape(tf.concat(pieces, 0), outShape);
 }
 
 /** Bytes a wasm matmul allocates at its peak: result, explicit transposes and batch slices. */
 function wasmMatmulBytes(a: Tensor, b: Tensor, s: MatmulShape, transposeA: boolean, transposeB: boolean): number {
   const out = size(s.batch) * s.m * s.n;
-  const batched = size(b.shape.slice(0, -2)) > 1;
-  const copies = (transposeA ? a.size : 0) + (transposeB ? b.size : 0) + (batched ? a.size + b.size + out : 0);
+  const copies = (transposeA ? a.size : 0) + (transposeB ? b.size : 0);
   return 4 * (out + copies);
 }
 

@@ -16,9 +16,10 @@ import { benchTrainStep } from '../train/bench';
 import { maxTrainableSeqLen } from './max-length';
 import type { LengthProbe } from './max-length';
 import { trainingMemory } from './memory';
+import { trainingStepFlops } from './flops';
 import { presets } from '../model';
 import type { VegaLiteSpec } from '../viz';
-import { timeIt } from './timing';
+import { timeIt, timeInterleaved } from './timing';
 
 export interface BenchOptions {
   /** Fewer and smaller runs; the whole quick bench stays within about 3 minutes. */
@@ -115,24 +116,38 @@ interface Measured {
   error: string | null;
 }
 
-/** Median fwd+bwd time (gradients of sum(out * w) w.r.t. q, k, v) and the peak tensor bytes of one step. */
-async function measureAttention(fn: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D, n: number, heads: number, headDim: number, runs: number): Promise<Measured> {
+/**
+ * Forward + backward of each attention function on the same random q, k, v: timed in alternation
+ * (see timeInterleaved), then each profiled once for its peak bytes. A function that fails (e.g.
+ * the memory guard) records its error; the others are still measured.
+ */
+async function measureAttentions(fns: Array<(q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D>, n: number, heads: number, headDim: number, runs: number): Promise<Measured[]> {
   const shape: [number, number, number, number] = [1, heads, n, headDim];
   const q = tf.randomNormal(shape, 0, 1, 'float32', 1) as Tensor4D;
   const k = tf.randomNormal(shape, 0, 1, 'float32', 2) as Tensor4D;
   const v = tf.randomNormal(shape, 0, 1, 'float32', 3) as Tensor4D;
   const w = tf.randomNormal(shape, 0, 1, 'float32', 4);
-  const step = () =>
+  const stepOf = (fn: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D) => () =>
     tf.tidy(() => {
       const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(fn(a as Tensor4D, b as Tensor4D, c as Tensor4D), w)))([q, k, v]);
       for (const g of grads) g.dataSync();
     });
+  const results: Measured[] = [];
+  const runnable: Array<{ index: number; step: () => void }> = [];
   try {
-    const t = await timeIt(step, { warmup: 1, runs });
-    const profile = await tf.profile(step);
-    return { ms: t.medianMs, peakBytes: profile.peakBytes, error: null };
-  } catch (e) {
-    return { ms: null, peakBytes: null, error: (e instanceof Error ? e.message : String(e)).split('\n')[0] };
+    for (const [index, fn] of fns.entries()) {
+      const step = stepOf(fn);
+      try {
+        const profile = await tf.profile(step); // also the warm-up
+        results[index] = { ms: null, peakBytes: profile.peakBytes, error: null };
+        runnable.push({ index, step });
+      } catch (e) {
+        results[index] = { ms: null, peakBytes: null, error: (e instanceof Error ? e.message : String(e)).split('\n')[0] };
+      }
+    }
+    const timings = await timeInterleaved(runnable.map((r) => r.step), { warmup: 0, runs });
+    runnable.forEach((r, i) => (results[r.index].ms = timings[i].medianMs));
+    return results;
   } finally {
     tf.dispose([q, k, v, w]);
   }
@@ -144,13 +159,12 @@ async function measureAttention(fn: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => T
  */
 export async function benchAttention(
   seqLens: number[],
-  { heads = 8, headDim = 64, runs = 3, log = () => undefined }: { heads?: number; headDim?: number; runs?: number; log?: (line: string) => void } = {},
+  { heads = 8, headDim = 64, runs, log = () => undefined }: { heads?: number; headDim?: number; runs?: number; log?: (line: string) => void } = {},
 ): Promise<AttentionBenchEntry[]> {
   const rows: AttentionBenchEntry[] = [];
   for (const n of seqLens) {
     const groupSize = n / 4;
-    const full = await measureAttention((q, k, v) => causalAttention(q, k, v), n, heads, headDim, runs);
-    const s2 = await measureAttention((q, k, v) => shiftedSparseAttention(q, k, v, { groupSize }), n, heads, headDim, runs);
+    const [full, s2] = await measureAttentions([(q, k, v) => causalAttention(q, k, v), (q, k, v) => shiftedSparseAttention(q, k, v, { groupSize })], n, heads, headDim, runs ?? (n <= 2048 ? 7 : 3));
     rows.push({ seqLen: n, groupSize, heads, headDim, fullMs: full.ms, s2Ms: s2.ms, fullPeakBytes: full.peakBytes, s2PeakBytes: s2.peakBytes, fullError: full.error, s2Error: s2.error });
     log(`attention N=${n}: full ${full.ms?.toFixed(0) ?? full.error} ms, S2 ${s2.ms?.toFixed(0) ?? s2.error} ms`);
   }
@@ -164,11 +178,6 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
   log(`backend ${info.name}, ${info.threads} thread(s): ${info.reason}`);
   const matmulGflops = await measureMatmulGflops();
   log(`matmul ${MATMUL_N}^3: ${matmulGflops.toFixed(1)} GFLOP/s`);
-  const byThreads: Record<string, number> = { [String(info.threads)]: matmulGflops };
-  if (info.name === 'wasm' && info.threads !== 1) {
-    byThreads['1'] = await matmulGflopsInChild(1);
-    log(`matmul ${MATMUL_N}^3 with 1 thread: ${byThreads['1'].toFixed(1)} GFLOP/s`);
-  }
   const attention = await benchAttention(quick ? [1024, 2048] : [1024, 2048, 4096], { log });
   const steps = quick ? 2 : 5;
   const trainStep = [
@@ -176,6 +185,13 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
     ...(await benchTrainStep({ seqLens: [1024, 2048], attention: 's2', steps, log })),
   ];
   const { result: maxLength, probes } = await maxTrainableSeqLen({ log });
+  // last: right after the child process, S2-Attn's many short multi-threaded calls measured 10-15%
+  // slower in this process for several seconds (its worker threads had gone idle), full attention not
+  const byThreads: Record<string, number> = { [String(info.threads)]: matmulGflops };
+  if (info.name === 'wasm' && info.threads !== 1) {
+    byThreads['1'] = await matmulGflopsInChild(1);
+    log(`matmul ${MATMUL_N}^3 with 1 thread: ${byThreads['1'].toFixed(1)} GFLOP/s`);
+  }
   return {
     backend: info.name,
     threads: info.threads,
@@ -272,6 +288,25 @@ export function benchMarkdown(r: BenchReport): string {
         `| | ${t.seqLen} | ${t.attention} | ${fmt((1000 * t.seqLen) / t.tokensPerSec, 0)} | ${fmt(t.tokensPerSec, 0)} | ${fmt(t.achievedGflops)} | ${fmt((100 * t.achievedGflops) / r.matmulGflops, 0)}% | ${(t.peakBytes / 2 ** 20).toFixed(0)} | ${(predicted / 2 ** 20).toFixed(0)} |`,
       );
     }
+  }
+  const pairs = r.trainStep
+    .filter((t) => t.attention === 's2')
+    .map((s2) => [r.trainStep.find((t) => t.attention === 'full' && t.seqLen === s2.seqLen), s2] as const)
+    .filter((p): p is readonly [TrainStepBenchEntry, TrainStepBenchEntry] => p[0] !== undefined);
+  if (pairs.length > 0) {
+    lines.push(
+      '',
+      'S2-Attn against full attention in a training step, ours (this run, presets.small, base context 256, full fine-tuning) beside the paper (v3 Table 13: Llama-2 7B, base context 4096, LoRA+, without Flash-Attention2, 1000 steps on 8x A100):',
+      '',
+      '| | context | S2 speed-up | S2 memory saving | FLOPs model speed-up |',
+      '|---|---|---|---|---|',
+      ...pairs.map(([full, s2]) => {
+        const model = trainingStepFlops(presets.small, full.seqLen, 1, { attention: 'full' }) / trainingStepFlops(presets.small, full.seqLen, 1, { attention: 's2' });
+        return `| ours | ${full.seqLen} | ${fmt(s2.tokensPerSec / full.tokensPerSec, 2)}x | ${fmt(full.peakBytes / s2.peakBytes, 2)}x | ${fmt(model, 2)}x |`;
+      }),
+      `| paper | 8192 | ${fmt(17.5 / 8.2, 2)}x (17.5 h -> 8.2 h) | ${fmt(55.5 / 30.3, 2)}x (55.5 GB -> 30.3 GB) | — |`,
+      '| paper | 16384 | full attention out of memory; S2-Attn 20.8 h, 57.1 GB | | — |',
+    );
   }
   if (r.maxTrainableSeqLen !== null) {
     const m = r.maxTrainableSeqLen;

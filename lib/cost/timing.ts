@@ -17,17 +17,30 @@ export interface Timing {
 }
 
 /** Times `fn` (which must wait for its results, e.g. with `dataSync` or `await data()`). */
-export async function timeIt(fn: () => unknown | Promise<unknown>, { warmup = 1, runs = 5 }: TimingOptions = {}): Promise<Timing> {
+export async function timeIt(fn: () => unknown | Promise<unknown>, options: TimingOptions = {}): Promise<Timing> {
+  return (await timeInterleaved([fn], options))[0];
+}
+
+/**
+ * Times several functions in alternation (a, b, a, b, ...) after warming each up: on a noisy machine
+ * a slow spell then hits all of them alike, so the ratio of their medians is steadier than when
+ * each is timed in its own block.
+ */
+export async function timeInterleaved(fns: Array<() => unknown | Promise<unknown>>, { warmup = 1, runs = 5 }: TimingOptions = {}): Promise<Timing[]> {
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`timeIt: runs = ${runs} must be a positive integer`);
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
+  for (const fn of fns) for (let i = 0; i < warmup; i++) await fn();
+  const times: number[][] = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
+    for (const [j, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      times[j].push(performance.now() - t0);
+    }
   }
-  times.sort((a, b) => a - b);
-  const mid = Math.floor(times.length / 2);
-  const medianMs = times.length % 2 === 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-  return { medianMs, minMs: times[0], maxMs: times[times.length - 1], runs };
+  return times.map((ts) => {
+    ts.sort((a, b) => a - b);
+    const mid = Math.floor(ts.length / 2);
+    const medianMs = ts.length % 2 === 1 ? ts[mid] : (ts[mid - 1] + ts[mid]) / 2;
+    return { medianMs, minMs: ts[0], maxMs: ts[ts.length - 1], runs };
+  });
 }

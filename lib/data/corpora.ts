@@ -117,6 +117,17 @@ export function mobyDickText(): string {
   return mobyTextCache;
 }
 
+/**
+ * `text` with every run of whitespace (line breaks included) collapsed to one space, ends trimmed.
+ * The SOTU addresses come without a single line break, so a model trained on them has never seen
+ * one; evaluating it on Moby Dick as printed (a break every ~200 characters) would mostly measure
+ * the surprise at byte 10. The experiments evaluate on `flattenWhitespace(mobyDickText())`.
+ */
+export function flattenWhitespace(text: string): string {
+  if (typeof text !== 'string') throw new Error(`flattenWhitespace: text must be a string, got ${describe(text)}`);
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 /** Options of {@link sotuSplits} / {@link splitDocuments}. */
 export interface SplitOptions {
   /** Fraction of documents for validation. Default 0.05. */

@@ -5,7 +5,7 @@
  */
 export { BOS, EOS, PAD, VOCAB_SIZE, SPECIAL_TOKEN_TEXT, encode, decode, byteLength, checkTokenIds } from './tokenizer';
 export type { EncodeOptions, DecodeOptions } from './tokenizer';
-export { loadSotu, loadMobyDick, mobyDickText, sotuSplits, splitDocuments } from './corpora';
+export { loadSotu, loadMobyDick, mobyDickText, flattenWhitespace, sotuSplits, splitDocuments } from './corpora';
 export type { Document, SotuAddress, MobyDickSection, SplitOptions, DocumentSplits } from './corpora';
 export { Rng, deriveSeed } from './rng';
 export type { RngState } from './rng';

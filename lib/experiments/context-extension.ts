@@ -1,0 +1,169 @@
+/**
+ * Context extension in miniature: the paper's Table 1 question on a model that fits a laptop.
+ *
+ * 1. Pre-train `presets.small` (context 256) on State of the Union addresses.
+ * 2. Evaluate held-out Moby Dick perplexity (official eval.py protocol, dense attention) at the base
+ *    context and beyond it (extrapolation: the "before extension" baseline).
+ * 3. Extend the context by linear position interpolation (factor = ceil(target / 256), as LongLoRA)
+ *    and fine-tune at the target length with each training-time attention: full, short (groups of
+ *    G = N/4, no shift), S2-Attn (G = N/4, half the heads shifted) - full fine-tuning, as Table 1 -
+ *    and LongLoRA proper (S2-Attn with LoRA+).
+ * 4. Evaluate each with dense attention at every length.
+ *
+ * The paper's setting is Llama-2 7B fine-tuned on RedPajama to 8k-32k and evaluated on PG19; ours
+ * is a 3.3M-parameter byte-level model, so only the pattern is comparable, never the values.
+ */
+import { tf } from '../backend';
+import { LlamaForCausalLM, extendContext, presets } from '../model';
+import type { LlamaConfig } from '../model';
+import type { AttentionSpec } from '../attention';
+import { applyLora, isTrainable } from '../lora';
+import type { TrainableSet } from '../lora';
+import { Trainer } from '../train/trainer';
+import { buildTokenStream, sotuSplits, WindowBatcher, encode, mobyDickText, flattenWhitespace } from '../data';
+import { evaluatePerplexity } from '../eval/perplexity';
+
+export interface FinetuneVariant {
+  name: string;
+  attention: AttentionSpec;
+  trainable: TrainableSet;
+}
+
+/** Table 1's three training-time attentions (full fine-tuning), then LongLoRA (S2-Attn + LoRA+). */
+export const TABLE1_VARIANTS: FinetuneVariant[] = [
+  { name: 'full attention, full FT', attention: { kind: 'full' }, trainable: 'full' },
+  { name: 'short attention (no shift), full FT', attention: { kind: 'pattern', pattern: 'short' }, trainable: 'full' },
+  { name: 'S2-Attn, full FT', attention: { kind: 's2' }, trainable: 'full' },
+  { name: 'LongLoRA: S2-Attn + LoRA+', attention: { kind: 's2' }, trainable: 'lora+norm+embed' },
+];
+
+export interface ContextExtensionOptions {
+  config?: LlamaConfig;
+  /** Length to extend to and fine-tune at (default 1024). */
+  target?: number;
+  pretrainSteps?: number;
+  pretrainBatch?: number;
+  pretrainLr?: number;
+  finetuneSteps?: number;
+  finetuneLr?: number;
+  /** LoRA+ learns from a zero update: a larger rate than full fine-tuning (default 4 x finetuneLr). */
+  loraLr?: number;
+  variants?: FinetuneVariant[];
+  evalLengths?: number[];
+  /** Windows per evaluation length (evenly spaced; reported with the result). */
+  maxWindows?: number;
+  stride?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface ContextExtensionRow {
+  model: string;
+  /** Perplexity (eval.py's mean of window means) by evaluation length. */
+  perplexity: Record<number, number>;
+  trainSeconds: number;
+}
+
+export interface ContextExtensionResult {
+  settings: Required<Omit<ContextExtensionOptions, 'config' | 'log' | 'variants'>> & { variants: string[]; baseContext: number };
+  pretrain: { steps: number; seconds: number; finalLoss: number };
+  rows: ContextExtensionRow[];
+}
+
+function sotuBatches(seqLen: number, batchSize: number, seed: number): WindowBatcher {
+  return new WindowBatcher(buildTokenStream(sotuSplits().train), { seqLen, batchSize, seed });
+}
+
+async function perplexityRow(model: LlamaForCausalLM, name: string, tokens: Int32Array, o: Required<Pick<ContextExtensionOptions, 'evalLengths' | 'maxWindows' | 'stride'>>, trainSeconds: number, log: (l: string) => void): Promise<ContextExtensionRow> {
+  const table = await evaluatePerplexity(model, tokens, { seqLens: o.evalLengths, maxWindows: o.maxWindows, stride: o.stride, allowExtrapolation: true });
+  const perplexity: Record<number, number> = {};
+  for (const r of table) perplexity[r.seqLen] = r.perplexity;
+  log(`${name}: ${table.map((r) => `${r.seqLen}: ${r.perplexity.toFixed(3)}`).join(', ')}`);
+  return { model: name, perplexity, trainSeconds };
+}
+
+/** Runs the whole experiment (see the file comment); minutes on 2 cores at the defaults. */
+export async function runContextExtension(options: ContextExtensionOptions = {}): Promise<ContextExtensionResult> {
+  const {
+    config = presets.small,
+    target = 1024,
+    pretrainSteps = 600,
+    pretrainBatch = 4,
+    pretrainLr = 3e-3,
+    finetuneSteps = 80,
+    finetuneLr = 5e-4,
+    variants = TABLE1_VARIANTS,
+    maxWindows = 6,
+    stride = 256,
+    seed = 0,
+    log = () => undefined,
+  } = options;
+  const loraLr = options.loraLr ?? 4 * finetuneLr;
+  const baseContext = config.maxPositionEmbeddings;
+  const evalLengths = options.evalLengths ?? [baseContext, 2 * baseContext, target].filter((v, i, a) => a.indexOf(v) === i);
+  const evalOpts = { evalLengths, maxWindows, stride };
+  const heldOut = encode(flattenWhitespace(mobyDickText())); // as the training text: no line breaks
+  const rows: ContextExtensionRow[] = [];
+
+  const base = LlamaForCausalLM.create(config, { seed });
+  let started = performance.now();
+  let finalLoss = NaN;
+  const pre = new Trainer(base, sotuBatches(baseContext, pretrainBatch, seed), {
+    steps: pretrainSteps,
+    lr: pretrainLr,
+    schedule: 'cosine',
+    warmupSteps: Math.min(50, Math.floor(pretrainSteps / 10)),
+    betas: [0.9, 0.95],
+    weightDecay: 0.01,
+    gradAccumSteps: 1,
+    maxGradNorm: 1,
+    progress: 'silent',
+  });
+  for (let i = 0; i < pretrainSteps; i++) {
+    finalLoss = (await pre.trainStep()).loss;
+    if ((i + 1) % 100 === 0) log(`pre-training step ${i + 1}/${pretrainSteps}: loss ${finalLoss.toFixed(4)}`);
+  }
+  pre.dispose();
+  const pretrain = { steps: pretrainSteps, seconds: (performance.now() - started) / 1000, finalLoss };
+  // a snapshot of the pre-trained weights: every variant starts from it
+  const snapshot = new Map([...base.parameters].map(([n, v]) => [n, tf.clone(v)]));
+  rows.push(await perplexityRow(base, `base model (context ${baseContext}), no extension`, heldOut, evalOpts, 0, log));
+  const extended = extendContext(base, target, 'linear');
+  rows.push(await perplexityRow(extended, `position interpolation to ${target}, no fine-tuning`, heldOut, evalOpts, 0, log));
+  extended.dispose();
+
+  for (const variant of variants) {
+    for (const [n, v] of base.parameters) v.assign(snapshot.get(n) as tf.Tensor);
+    const model = extendContext(base, target, 'linear').withConfig({ attention: variant.attention });
+    const lora = variant.trainable === 'full' ? null : applyLora(model, {}, { seed });
+    const params = lora === null ? model.parameters : lora.allParameters();
+    started = performance.now();
+    const trainer = new Trainer({ parameters: params, loss: (ids, o) => model.loss(ids, o), config: model.config }, sotuBatches(target, 1, seed + 1), {
+      steps: finetuneSteps,
+      lr: lora === null ? finetuneLr : loraLr,
+      schedule: 'constant_with_warmup',
+      warmupSteps: Math.min(20, Math.floor(finetuneSteps / 5)),
+      gradAccumSteps: 1,
+      maxGradNorm: 1,
+      trainable: [...params.keys()].filter((n) => isTrainable(variant.trainable, n)),
+      progress: 'silent',
+    });
+    for (let i = 0; i < finetuneSteps; i++) await trainer.trainStep();
+    trainer.dispose();
+    const seconds = (performance.now() - started) / 1000;
+    // evaluation: dense attention (LongLoRA evaluates with full attention), LoRA merged
+    lora?.merge();
+    const dense = model.withConfig({ attention: { kind: 'full' } });
+    rows.push(await perplexityRow(dense, `fine-tuned at ${target}: ${variant.name}`, heldOut, evalOpts, seconds, log));
+    dense.dispose();
+    lora?.dispose();
+    model.dispose();
+  }
+  base.dispose();
+  tf.dispose([...snapshot.values()]);
+  return {
+    settings: { target, pretrainSteps, pretrainBatch, pretrainLr, finetuneSteps, finetuneLr, loraLr, evalLengths, maxWindows, stride, seed, variants: variants.map((v) => v.name), baseContext },
+    pretrain,
+    rows,
+  };
+}
