@@ -56,15 +56,10 @@ export const LLAMA_CONFIG_KEYS: readonly (keyof LlamaConfig)[] = [
   'attention',
 ];
 
-const POSITIVE_INTEGER_KEYS = [
-  'vocabSize',
-  'hiddenSize',
-  'intermediateSize',
-  'numHiddenLayers',
-  'numAttentionHeads',
-  'numKeyValueHeads',
-  'maxPositionEmbeddings',
-] as const;
+/** The integer fields that fix the parameters' shapes. */
+export const SHAPE_KEYS = ['vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads'] as const;
+
+const POSITIVE_INTEGER_KEYS = [...SHAPE_KEYS, 'maxPositionEmbeddings'] as const;
 
 const ROPE_KEYS: Record<RopeScaling['type'], readonly string[]> = {
   linear: ['type', 'factor'],

@@ -27,6 +27,7 @@ import {
   makeConfig,
   parameterShapes,
   ropeSettings,
+  SHAPE_KEYS,
   validateConfig,
 } from './config';
 import type { LlamaConfig } from './config';
@@ -73,15 +74,7 @@ export interface CreateOptions {
 export const LABEL_IGNORE_INDEX = -100;
 
 /** Config fields that fix parameter shapes; `withConfig` cannot change them. */
-const STRUCTURAL_KEYS: readonly (keyof LlamaConfig)[] = [
-  'vocabSize',
-  'hiddenSize',
-  'intermediateSize',
-  'numHiddenLayers',
-  'numAttentionHeads',
-  'numKeyValueHeads',
-  'tieWordEmbeddings',
-];
+const STRUCTURAL_KEYS: readonly (keyof LlamaConfig)[] = [...SHAPE_KEYS, 'tieWordEmbeddings'];
 
 /** Variables shared by the models made from one another (`withConfig`, `extendContext`). */
 class SharedWeights {

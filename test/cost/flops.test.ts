@@ -3,21 +3,19 @@
  * Attn, Proj and FFN exactly (to the table's 0.1), Others to its rounding, Total as the paper sums it.
  */
 import { flopsBreakdown } from '../../lib/cost';
+import { PAPER_FLOPS } from '../../lib/experiments';
 
 const LLAMA2_7B = { vocabSize: 32000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32, numAttentionHeads: 32, numKeyValueHeads: 32 };
 const LLAMA2_70B = { vocabSize: 32000, hiddenSize: 8192, intermediateSize: 28672, numHiddenLayers: 80, numAttentionHeads: 64, numKeyValueHeads: 8 };
 
-// [context, S2?, Attn, Proj, FFN, Others, Total] from the paper
-const PAPER: Array<[number, boolean, number, number, number, number, number]> = [
-  [8192, false, 35.2, 35.2, 70.9, 2.2, 143.5],
-  [8192, true, 8.8, 35.2, 70.9, 2.2, 117.1],
-  [16384, false, 140.7, 70.4, 141.8, 4.3, 357.2],
-  [16384, true, 35.2, 70.4, 141.8, 4.3, 251.7],
-  [32768, false, 562.9, 140.7, 283.7, 8.7, 996.0],
-  [32768, true, 140.7, 140.7, 283.7, 8.7, 573.8],
-  [65536, false, 2251.8, 281.5, 567.4, 17.3, 3118.0],
-  [65536, true, 562.9, 281.5, 567.4, 17.3, 1429.1],
-];
+// [context, S2?, Attn, Proj, FFN, Others, Total] from the paper (one copy, which the reports print too)
+const PAPER = PAPER_FLOPS;
+
+it('the paper table is the paper\'s (spot checks of v3 Table 11)', () => {
+  expect(PAPER).toHaveLength(8);
+  expect(PAPER[0]).toEqual([8192, false, 35.2, 35.2, 70.9, 2.2, 143.5]);
+  expect(PAPER[7]).toEqual([65536, true, 562.9, 281.5, 567.4, 17.3, 1429.1]);
+});
 
 const tera = (x: number) => Math.round(x / 1e11) / 10; // to the table's 0.1 TFLOPs
 
