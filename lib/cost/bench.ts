@@ -20,6 +20,7 @@ import { trainingStepFlops } from './flops';
 import { presets } from '../model';
 import type { VegaLiteSpec } from '../viz';
 import { timeIt, timeInterleaved } from './timing';
+import { measurePeakBytes } from './measure';
 
 export interface BenchOptions {
   /** Fewer and smaller runs; the whole quick bench stays within about 3 minutes. */
@@ -118,8 +119,8 @@ interface Measured {
 
 /**
  * Forward + backward of each attention function on the same random q, k, v: timed in alternation
- * (see timeInterleaved), then each profiled once for its peak bytes. A function that fails (e.g.
- * the memory guard) records its error; the others are still measured.
+ * (see timeInterleaved) after a first run that measures its peak bytes (./measure). A function
+ * that fails (e.g. the memory guard) records its error; the others are still measured.
  */
 async function measureAttentions(fns: Array<(q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D>, n: number, heads: number, headDim: number, runs: number): Promise<Measured[]> {
   const shape: [number, number, number, number] = [1, heads, n, headDim];
@@ -138,8 +139,8 @@ async function measureAttentions(fns: Array<(q: Tensor4D, k: Tensor4D, v: Tensor
     for (const [index, fn] of fns.entries()) {
       const step = stepOf(fn);
       try {
-        const profile = await tf.profile(step); // also the warm-up
-        results[index] = { ms: null, peakBytes: profile.peakBytes, error: null };
+        const peak = await measurePeakBytes(step); // also the warm-up
+        results[index] = { ms: null, peakBytes: peak.peakBytes, error: null };
         runnable.push({ index, step });
       } catch (e) {
         results[index] = { ms: null, peakBytes: null, error: (e instanceof Error ? e.message : String(e)).split('\n')[0] };

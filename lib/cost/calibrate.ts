@@ -7,13 +7,12 @@
  */
 import { tf } from '../backend';
 import type { Tensor2D } from '../backend';
-import { LlamaForCausalLM, makeConfig, presets, clearRopeCache } from '../model';
-import { clearMaskCache } from '../attention';
+import { LlamaForCausalLM, makeConfig, presets } from '../model';
+import { benchConfig, clearCachedConstants, SyntheticBatches } from '../train/bench';
 import type { LlamaConfig } from '../model';
 import { applyLora, isTrainable } from '../lora';
 import type { TrainableSet } from '../lora';
 import { Trainer } from '../train/trainer';
-import type { BatchSource, TrainBatch } from '../train/trainer';
 import { measurePeakBytes } from './measure';
 import { trainingMemory, layerScoreCount } from './memory';
 
@@ -33,46 +32,15 @@ export interface MemoryMeasurement extends MemoryCase {
   relativeError: number;
 }
 
-/** Deterministic token batches of one shape. */
-class FixedBatches implements BatchSource {
-  private i = 0;
-  constructor(private readonly batchSize: number, private readonly seqLen: number) {}
-  next(): TrainBatch {
-    const ids = new Int32Array(this.batchSize * this.seqLen);
-    for (let j = 0; j < ids.length; j++) ids[j] = (j * 7919 + this.i * 104729) % 259;
-    this.i++;
-    return { inputIds: ids, batchSize: this.batchSize, seqLen: this.seqLen };
-  }
-  state(): number {
-    return this.i;
-  }
-  restore(s: unknown): void {
-    this.i = Number(s);
-  }
-}
-
 /** Peak bytes of the second training step of `c` (the first allocates AdamW's states). */
-/** Frees cached tables and masks, so a measurement's baseline holds only its own case. */
-function clearCaches(): void {
-  clearRopeCache();
-  clearMaskCache();
-}
-
-function caseConfig(c: MemoryCase): LlamaConfig {
-  return makeConfig(c.config, {
-    attention: c.attention === 's2' ? { kind: 's2' } : { kind: 'full' },
-    ropeScaling: c.seqLen > c.config.maxPositionEmbeddings ? { type: 'linear', factor: Math.ceil(c.seqLen / c.config.maxPositionEmbeddings) } : c.config.ropeScaling,
-  });
-}
-
 export async function measureTrainingStep(c: MemoryCase): Promise<number> {
-  clearCaches();
-  const config = caseConfig(c);
+  clearCachedConstants();
+  const config = benchConfig(c.config, c.seqLen, c.attention);
   const model = LlamaForCausalLM.create(config, { seed: 0 });
   const lora = c.trainable === 'full' ? null : applyLora(model, {}, { seed: 0 });
   const parameters = lora === null ? model.parameters : lora.allParameters();
   const trainable = [...parameters.keys()].filter((n) => isTrainable(c.trainable, n));
-  const trainer = new Trainer({ parameters, loss: (ids, o) => model.loss(ids, o), config }, new FixedBatches(c.batchSize, c.seqLen), {
+  const trainer = new Trainer({ parameters, loss: (ids, o) => model.loss(ids, o), config }, new SyntheticBatches(c.seqLen, config.vocabSize, c.batchSize), {
     steps: 3,
     lr: 1e-4,
     warmupSteps: 0,
@@ -152,8 +120,8 @@ export interface PeakComposition {
 
 /** Sorts the buffers alive at the peak of a forward + backward pass of `c` by size (full fine-tuning). */
 export async function peakComposition(c: MemoryCase): Promise<PeakComposition> {
-  clearCaches();
-  const config = caseConfig(c);
+  clearCachedConstants();
+  const config = benchConfig(c.config, c.seqLen, c.attention);
   const model = LlamaForCausalLM.create(config, { seed: 0 });
   const n = c.seqLen;
   const tokens = c.batchSize * n;

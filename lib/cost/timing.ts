@@ -37,10 +37,12 @@ export async function timeInterleaved(fns: Array<() => unknown | Promise<unknown
       times[j].push(performance.now() - t0);
     }
   }
-  return times.map((ts) => {
-    ts.sort((a, b) => a - b);
-    const mid = Math.floor(ts.length / 2);
-    const medianMs = ts.length % 2 === 1 ? ts[mid] : (ts[mid - 1] + ts[mid]) / 2;
-    return { medianMs, minMs: ts[0], maxMs: ts[ts.length - 1], runs };
-  });
+  return times.map((ts) => ({ medianMs: median(ts), minMs: Math.min(...ts), maxMs: Math.max(...ts), runs }));
+}
+
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }

@@ -13,10 +13,10 @@ import { LlamaForCausalLM, KVCache, extendContext, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { BatchSource, TrainBatch, StepInfo } from '../train/trainer';
-import { passkeyTrainingExamples, passkeyPromptLength, passkeyTrial, Rng, PAD } from '../data';
+import { passkeyTrainingExamples, passkeyPromptLength, Rng, PAD } from '../data';
 import type { KeyDigits } from '../data';
 import { IGNORE_INDEX } from '../data/examples';
-import { runPasskeyTrial } from '../eval/passkey';
+import { evaluatePasskey } from '../eval/passkey';
 
 export interface PasskeyExperimentOptions {
   /** The model to train from scratch (default presets.small). */
@@ -157,34 +157,23 @@ export class CopyBatches implements BatchSource {
   }
 }
 
-/** Accuracy of `model` on `trials` seeded passkey prompts of `promptTokens` tokens, with per-depth thirds. */
+/** Accuracy of `model` on `trials` seeded passkey prompts of `promptTokens` tokens, with per-depth thirds (lib/eval `evaluatePasskey`). */
 export function passkeyAccuracyAt(model: LlamaForCausalLM, promptTokens: number, trials: number, seed: number, keyDigits: KeyDigits, allowExtrapolation: boolean): PasskeyLengthAccuracy {
-  const rng = new Rng(seed);
   const garbageChars = garbageForTokens(promptTokens);
   if (garbageChars < 1) throw new Error(`passkey: ${promptTokens} tokens are too few for a passkey prompt (needs about ${promptTokens - garbageChars + 1})`);
-  const depthHits = [0, 0, 0];
-  const depthTrials = [0, 0, 0];
-  let correct = 0;
   let sample = { expected: '', output: '' };
-  for (let i = 0; i < trials; i++) {
-    const trial = passkeyTrial(rng, { garbageChars, keyDigits });
-    const r = runPasskeyTrial(model, trial, (n) => new KVCache(n), allowExtrapolation);
-    if (i === 0) sample = { expected: ` ${trial.answer}`, output: r.output };
-    const bin = Math.min(2, Math.floor(trial.depth * 3));
-    depthTrials[bin]++;
-    if (r.correct) {
-      correct++;
-      depthHits[bin]++;
-    }
-  }
+  const onTrial = (t: { trial: number; answer: string; output: string }) => {
+    if (t.trial === 0) sample = { expected: ` ${t.answer}`, output: t.output };
+  };
+  const [r] = evaluatePasskey(model, { garbageChars: [garbageChars], trials, seed, keyDigits, depthBins: 3, allowExtrapolation, onTrial }, (n) => new KVCache(n));
   return {
     sample,
     promptTokens,
     garbageChars,
     trials,
-    accuracy: correct / trials,
-    byDepth: depthTrials.map((t, i) => (t === 0 ? null : depthHits[i] / t)),
-    beyondTrainingLength: false,
+    accuracy: r.accuracy,
+    byDepth: r.byDepth.map((d) => d.accuracy),
+    beyondTrainingLength: allowExtrapolation,
   };
 }
 
@@ -267,7 +256,6 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     const trainSeconds = (performance.now() - started) / 1000;
     const byLength = evalLengths.map((n) => {
       const r = passkeyAccuracyAt(model, n, trials, 2000 + seed, keyDigits, n > seqLen);
-      r.beyondTrainingLength = n > seqLen;
       log(`passkey accuracy at ${n} tokens: ${(100 * r.accuracy).toFixed(0)}% (${trials} trials)`);
       return r;
     });

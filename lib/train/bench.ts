@@ -12,13 +12,13 @@
  * interpolation (`ropeScaling: { type: 'linear', factor: seqLen / maxPositionEmbeddings }`), which
  * changes no cost. Tokens are a fixed pseudo-random stream (values do not change the cost).
  */
-import { tf } from '../backend';
 import type { TrainStepBenchEntry } from '../cost';
 import { LlamaForCausalLM, makeConfig, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import type { AttentionSpec } from '../attention';
 import { trainingStepFlops } from '../cost/flops';
 import { measurePeakBytes } from '../cost/measure';
+import { median } from '../cost/timing';
 import { clearMaskCache } from '../attention/causal';
 import { clearRopeCache } from '../model/rope';
 import { Trainer } from './trainer';
@@ -40,17 +40,17 @@ export interface TrainStepBenchOptions {
   log?: (line: string) => void;
 }
 
-/** Seeded pseudo-random token windows (an LCG), resumable like any batch source. */
-class SyntheticBatches implements BatchSource {
+/** Seeded pseudo-random token windows (an LCG), resumable like any batch source: values do not change the cost. */
+export class SyntheticBatches implements BatchSource {
   private state_ = 12345;
-  constructor(private readonly seqLen: number, private readonly vocab: number) {}
+  constructor(private readonly seqLen: number, private readonly vocab: number, private readonly batchSize = 1) {}
   next(): TrainBatch {
-    const ids = new Int32Array(this.seqLen);
+    const ids = new Int32Array(this.batchSize * this.seqLen);
     for (let i = 0; i < ids.length; i++) {
       this.state_ = (Math.imul(this.state_, 1664525) + 1013904223) >>> 0;
       ids[i] = this.state_ % this.vocab;
     }
-    return { inputIds: ids, batchSize: 1, seqLen: this.seqLen };
+    return { inputIds: ids, batchSize: this.batchSize, seqLen: this.seqLen };
   }
   state(): number {
     return this.state_;
@@ -60,10 +60,10 @@ class SyntheticBatches implements BatchSource {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+/** Frees the cached RoPE tables and masks, so a measured peak holds only the current length's. */
+export function clearCachedConstants(): void {
+  clearRopeCache();
+  clearMaskCache();
 }
 
 /** `config` able to run `seqLen` tokens with `attention` (position interpolation past its context). */
@@ -89,8 +89,7 @@ export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promi
   for (const seqLen of seqLens) {
     if (!(Number.isInteger(seqLen) && seqLen >= 2)) throw new Error(`benchTrainStep: seqLen ${seqLen} must be an integer >= 2`);
     // cached RoPE tables and masks of other lengths would count in this length's peak
-    clearRopeCache();
-    clearMaskCache();
+    clearCachedConstants();
     const cfg = benchConfig(config, seqLen, attention);
     const model = LlamaForCausalLM.create(cfg, { seed: 0 });
     // lr 0 after the first update would still do all the work; a small lr keeps the numbers sane.
