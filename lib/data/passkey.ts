@@ -227,6 +227,17 @@ export interface PasskeyTrainingOptions {
   filler?: number | readonly [number, number];
   /** Start with BOS, as the Llama tokenizer does for the official prompt. Default true. */
   bos?: boolean;
+  /**
+   * Keep the official task description line (default true). Without it a prompt is about 100 tokens
+   * shorter: the short episodes a model that starts from nothing learns retrieval from first.
+   */
+  taskDescription?: boolean;
+  /**
+   * Which tokens carry labels: `'answer'` (default) only " " key EOS; `'retrieval'` also the key's
+   * second mention in the information line ("Remember it. {k} is the pass key."), the other place
+   * where the key can only be predicted by looking back at its first mention.
+   */
+  labels?: 'answer' | 'retrieval';
 }
 
 /** One passkey training example: `inputIds` / `labels` [seqLen] plus the trial it encodes. */
@@ -240,13 +251,15 @@ export interface PasskeyExample extends LabeledExample {
  * The passkey training mix: examples of exactly `seqLen` tokens, laid out as
  *   [BOS] prompt " " key EOS PAD...
  * with `labels` = IGNORE_INDEX on BOS, prompt and PAD, and the ids of " " key EOS on the answer
- * (so the loss only teaches retrieval). The filler is sized so the example fits: with filler 1 the
+ * (so the loss only teaches retrieval; `labels: 'retrieval'` also labels the key's second mention).
+ * Without `taskDescription` the prompt (and `trial.prompt`) is the official one minus its first
+ * line. The filler is sized so the example fits: with filler 1 the
  * only padding is what a shorter key leaves. Example i is drawn from Rng(deriveSeed(seed, i)),
  * so any slice [start, start + count) is reproducible on its own (resume-safe).
  */
 export function passkeyTrainingExamples(options: PasskeyTrainingOptions): PasskeyExample[] {
   const where = 'passkeyTrainingExamples';
-  checkKnownKeys(where, options, ['seqLen', 'count', 'seed', 'start', 'keyDigits', 'filler', 'bos']);
+  checkKnownKeys(where, options, ['seqLen', 'count', 'seed', 'start', 'keyDigits', 'filler', 'bos', 'taskDescription', 'labels']);
   if (options === undefined) throw new Error(`${where}: pass { seqLen, count }`);
   const seqLen = checkPositiveInt(where, 'seqLen', options.seqLen);
   const count = checkPositiveInt(where, 'count', options.count);
@@ -254,17 +267,21 @@ export function passkeyTrainingExamples(options: PasskeyTrainingOptions): Passke
   const start = checkNonNegativeInt(where, 'start', options.start ?? 0);
   const [lo, hi] = checkKeyDigits(where, options.keyDigits ?? [3, 5]);
   const bos = options.bos === undefined ? true : checkBoolean(where, 'bos', options.bos);
+  const withTask = options.taskDescription === undefined ? true : checkBoolean(where, 'taskDescription', options.taskDescription);
+  const labelMode = options.labels ?? 'answer';
+  if (labelMode !== 'answer' && labelMode !== 'retrieval') throw new Error(`${where}: labels must be 'answer' or 'retrieval', got ${describe(labelMode)}`);
+  const taskChars = withTask ? 0 : PASSKEY_TASK_DESCRIPTION.length + 1; // the line and its "\n"
   const filler = options.filler ?? 1;
   const [fLo, fHi] = typeof filler === 'number' ? [filler, filler] : Array.isArray(filler) && filler.length === 2 ? filler : [NaN, NaN];
   if (!(typeof fLo === 'number' && typeof fHi === 'number' && fLo > 0 && fLo <= fHi && fHi <= 1)) {
     throw new Error(`${where}: filler must be a fraction in (0, 1] or a range [min, max] with 0 < min <= max <= 1, got ${JSON.stringify(filler)}`);
   }
   // Tokens besides the filler: [BOS] + prompt text + " " + key + EOS.
-  const fixedTokens = (digits: number): number => (bos ? 1 : 0) + passkeyPromptLength(0, digits) + 1 + digits + 1;
+  const fixedTokens = (digits: number): number => (bos ? 1 : 0) + passkeyPromptLength(0, digits) - taskChars + 1 + digits + 1;
   const needed = fixedTokens(hi) + 1;
   if (seqLen < needed) {
     throw new Error(
-      `${where}: seqLen ${seqLen} is too small to fit a passkey prompt: with a ${hi}-digit key the task line, information line, question, ` +
+      `${where}: seqLen ${seqLen} is too small to fit a passkey prompt: with a ${hi}-digit key the ${withTask ? 'task line, ' : ''}information line, question, ` +
         `answer and EOS${bos ? ' and BOS' : ''} take ${needed - 1} tokens and at least 1 filler character is needed, so seqLen must be >= ${needed}`,
     );
   }
@@ -275,7 +292,8 @@ export function passkeyTrainingExamples(options: PasskeyTrainingOptions): Passke
     const maxGarbage = Math.min(seqLen - fixedTokens(digits), PASSKEY_MAX_GARBAGE_CHARS);
     const fraction = fLo === fHi ? fLo : fLo + (fHi - fLo) * rng.next();
     const garbageChars = Math.max(1, Math.floor(fraction * maxGarbage));
-    const trial = passkeyTrial(rng, { garbageChars, keyDigits: digits });
+    const official = passkeyTrial(rng, { garbageChars, keyDigits: digits });
+    const trial = withTask ? official : { ...official, prompt: official.prompt.slice(taskChars) };
     const prompt = encode(trial.prompt, { bos });
     const answer = encode(passkeyCompletion(trial.answer), { eos: true });
     const used = prompt.length + answer.length;
@@ -285,6 +303,10 @@ export function passkeyTrainingExamples(options: PasskeyTrainingOptions): Passke
     inputIds.set(prompt, 0);
     inputIds.set(answer, prompt.length);
     labels.set(answer, prompt.length);
+    if (labelMode === 'retrieval') {
+      const repeat = (bos ? 1 : 0) + trial.prompt.indexOf(`Remember it. ${trial.answer} `) + 'Remember it. '.length;
+      labels.set(inputIds.subarray(repeat, repeat + trial.answer.length), repeat);
+    }
     examples.push({ inputIds, labels, trial, promptTokens: prompt.length });
   }
   return examples;

@@ -4,8 +4,9 @@
  * `passkey_retrivial.py`, ../shared/reference/longlora.md §6.2, with our own seeded keys).
  *
  * The paper fine-tunes Llama-2 7B, which can already read; our small models start from nothing, so
- * they are trained on the task itself (lib/data `passkeyTrainingExamples`: prompts of the training
- * length with varied filler and 3-5 digit keys). The point is what LongLoRA measures with it: how
+ * they are trained on the task itself (lib/data `passkeyTrainingExamples`, 3-5 digit keys): first on
+ * short episodes where the key sits a few dozen tokens before the question, then on official prompts
+ * of the training length with varied filler. The point is what LongLoRA measures with it: how
  * retrieval holds up at and beyond the trained context, and how it extends with context extension.
  */
 import { tf } from '../backend';
@@ -13,9 +14,8 @@ import { LlamaForCausalLM, KVCache, extendContext, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { BatchSource, TrainBatch, StepInfo } from '../train/trainer';
-import { passkeyTrainingExamples, passkeyPromptLength, Rng, PAD } from '../data';
-import type { KeyDigits } from '../data';
-import { IGNORE_INDEX } from '../data/examples';
+import { passkeyTrainingExamples, passkeyPromptLength } from '../data';
+import type { KeyDigits, PasskeyTrainingOptions } from '../data';
 import { evaluatePasskey } from '../eval/passkey';
 
 export interface PasskeyExperimentOptions {
@@ -23,30 +23,35 @@ export interface PasskeyExperimentOptions {
   config?: LlamaConfig;
   /** Training length in tokens; the model is extended to it with linear position interpolation when needed (default 512). */
   seqLen?: number;
-  /** Optimizer updates at most (default 3000); with `loss: 'mixed'` each update is two micro-batches of `batchSize`. */
+  /** Optimizer updates at most on the full-length prompts (default 100000: `minutes` decides). */
   steps?: number;
-  /** Stop training after this many minutes even if `steps` are not done (default 30). */
+  /** Minutes of training in all, warm-up included (default 30). */
   minutes?: number;
+  /**
+   * Minutes of the first phase (default 20): short episodes (`passkeyTrainingExamples` with
+   * `taskDescription: false`, `warmupSeqLen` tokens, at most ~20 filler characters), where the key
+   * sits a few dozen tokens before the question. A model that starts from nothing learns to look
+   * back and copy the key there; with the full prompt from the start, the answer's gradient is
+   * spread over hundreds of filler positions and 970 updates (30 minutes) taught it nothing.
+   */
+  warmupMinutes?: number;
+  /** Tokens per short episode in the first phase (default 128). */
+  warmupSeqLen?: number;
+  /** Episodes per update in the first phase (default 16). */
+  warmupBatchSize?: number;
+  /** Prompts per update in the second phase, at `seqLen` (default 4). */
   batchSize?: number;
+  /** Learning rate of both phases (AdamW (0.9, 0.95), 30 warm-up steps, then constant; default 5e-3). */
   lr?: number;
   seed?: number;
   keyDigits?: KeyDigits;
   /**
-   * Which tokens the loss counts: the answer only (`'answer'`), every token (`'all'`: the model also
-   * learns the text, and the key's second mention in the information line), or `'mixed'` (default):
-   * micro-batches alternate between the two and are averaged with equal weight (two per update), so
-   * the few answer tokens are not drowned by the rest of the prompt.
+   * Which tokens the loss counts (lib/data `labels`): `'retrieval'` (default) the answer and the
+   * key's second mention, the two places where the key can only come from looking back at its first
+   * mention; `'answer'` the answer only.
    */
-  loss?: 'answer' | 'all' | 'mixed';
-  /**
-   * Minutes of copy warm-up before the passkey mix (default 0): short random strings that repeat
-   * (`CopyBatches`), which teach the model to look back and copy what followed the last match (an
-   * induction head). Retrieving a pass key is exactly that; a model that starts from nothing learns
-   * it far faster from dense copy examples than from passkey prompts, which are mostly filler.
-   * Counted in `minutes`.
-   */
-  copyWarmupMinutes?: number;
-  /** Evaluate (20 trials at the training length) every this many updates; stop early at `stopAt` accuracy. */
+  loss?: 'answer' | 'retrieval';
+  /** Evaluate (20 trials at the training length) every this many full-length updates; stop early at `stopAt` accuracy. */
   evalEvery?: number;
   stopAt?: number;
   /** Prompt lengths (tokens) for the final accuracy-by-length table (default [0.5, 0.75, 1, 1.5, 2] x seqLen). */
@@ -71,6 +76,8 @@ export interface PasskeyLengthAccuracy {
 
 export interface PasskeyExperimentResult {
   settings: Required<Omit<PasskeyExperimentOptions, 'config' | 'log' | 'onStep' | 'evalLengths'>> & { evalLengths: number[]; model: string };
+  /** Updates in the short-episode phase and on full-length prompts. */
+  warmupSteps: number;
   steps: number;
   trainSeconds: number;
   finalLoss: number;
@@ -88,25 +95,21 @@ export function garbageForTokens(tokens: number, keyDigits = 5): number {
 class PasskeyBatches implements BatchSource {
   private next_ = 0;
   constructor(
-    private readonly seqLen: number,
     private readonly batchSize: number,
-    private readonly seed: number,
-    private readonly keyDigits: KeyDigits,
-    private readonly loss: 'answer' | 'all' | 'mixed',
+    private readonly examples: Omit<PasskeyTrainingOptions, 'count' | 'start'> & { seqLen: number },
   ) {}
 
   next(): TrainBatch {
-    const examples = passkeyTrainingExamples({ seqLen: this.seqLen, count: this.batchSize, seed: this.seed, start: this.next_, keyDigits: this.keyDigits, filler: [0.25, 1] });
-    const answerOnly = this.loss === 'answer' || (this.loss === 'mixed' && (this.next_ / this.batchSize) % 2 === 1);
+    const { seqLen } = this.examples;
+    const examples = passkeyTrainingExamples({ ...this.examples, count: this.batchSize, start: this.next_ });
     this.next_ += this.batchSize;
-    const inputIds = new Int32Array(this.batchSize * this.seqLen);
-    const labels = new Int32Array(this.batchSize * this.seqLen);
+    const inputIds = new Int32Array(this.batchSize * seqLen);
+    const labels = new Int32Array(this.batchSize * seqLen);
     examples.forEach((e, i) => {
-      inputIds.set(e.inputIds, i * this.seqLen);
-      if (answerOnly) labels.set(e.labels, i * this.seqLen);
-      else for (let t = 0; t < this.seqLen; t++) labels[i * this.seqLen + t] = e.inputIds[t] === PAD ? IGNORE_INDEX : e.inputIds[t];
+      inputIds.set(e.inputIds, i * seqLen);
+      labels.set(e.labels, i * seqLen);
     });
-    return { inputIds, labels, batchSize: this.batchSize, seqLen: this.seqLen };
+    return { inputIds, labels, batchSize: this.batchSize, seqLen };
   }
 
   state(): number {
@@ -115,45 +118,6 @@ class PasskeyBatches implements BatchSource {
 
   restore(s: unknown): void {
     this.next_ = Number(s);
-  }
-}
-
-/**
- * Copy warm-up batches: rows of random printable ASCII made of a random string A (8-40 characters),
- * a random string B, then A again, and so on to the row's length, with the loss on every token: the
- * repeats of A are predictable only by finding the earlier A and copying.
- */
-export class CopyBatches implements BatchSource {
-  private rng: Rng;
-  constructor(
-    private readonly seqLen: number,
-    private readonly batchSize: number,
-    seed: number,
-  ) {
-    this.rng = new Rng(seed);
-  }
-
-  next(): TrainBatch {
-    const inputIds = new Int32Array(this.batchSize * this.seqLen);
-    const chars = () => 32 + this.rng.int(95); // printable ASCII, digits included
-    for (let b = 0; b < this.batchSize; b++) {
-      const row = b * this.seqLen;
-      let t = 0;
-      while (t < this.seqLen) {
-        const a = Array.from({ length: 8 + this.rng.int(33) }, chars);
-        const gap = Array.from({ length: 8 + this.rng.int(33) }, chars);
-        for (const piece of [a, gap, a]) for (const c of piece) if (t < this.seqLen) inputIds[row + t++] = c;
-      }
-    }
-    return { inputIds, batchSize: this.batchSize, seqLen: this.seqLen };
-  }
-
-  state(): unknown {
-    return this.rng.state();
-  }
-
-  restore(s: unknown): void {
-    this.rng.restore(s as ReturnType<Rng['state']>);
   }
 }
 
@@ -177,69 +141,74 @@ export function passkeyAccuracyAt(model: LlamaForCausalLM, promptTokens: number,
   };
 }
 
+/** AdamW (0.9, 0.95) at a constant rate after 30 warm-up steps: the run is bounded by time, not by a step count a schedule could end on. */
+function phaseTrainer(model: LlamaForCausalLM, batches: BatchSource, lr: number, steps: number): Trainer {
+  return new Trainer(model, batches, {
+    steps,
+    lr,
+    schedule: 'constant_with_warmup',
+    warmupSteps: 30,
+    betas: [0.9, 0.95],
+    weightDecay: 0.01,
+    gradAccumSteps: 1,
+    maxGradNorm: 1,
+    progress: 'silent',
+  });
+}
+
 /** Trains `config` on the passkey mix and measures accuracy by length (see the file comment). */
 export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {}): Promise<PasskeyExperimentResult> {
   const {
     config = presets.small,
     seqLen = 512,
-    steps = 3000,
+    steps = 100000,
     minutes = 30,
-    batchSize = 2,
-    lr = 1e-3,
+    warmupMinutes = 20,
+    warmupSeqLen = 128,
+    warmupBatchSize = 16,
+    batchSize = 4,
+    lr = 5e-3,
     seed = 0,
     keyDigits = [3, 5] as KeyDigits,
-    copyWarmupMinutes = 0,
-    loss = 'mixed',
-    evalEvery = 100,
+    loss = 'retrieval',
+    evalEvery = 50,
     stopAt = 0.95,
     trials = 20,
     log = () => undefined,
     onStep,
   } = options;
+  if (!(warmupMinutes >= 0 && warmupMinutes <= minutes)) throw new Error(`runPasskeyExperiment: warmupMinutes = ${warmupMinutes} must be in [0, minutes = ${minutes}]`);
   const evalLengths = options.evalLengths ?? [0.5, 0.75, 1, 1.5, 2].map((f) => Math.round(f * seqLen));
   const base = LlamaForCausalLM.create(config, { seed });
   const model = seqLen > base.config.maxPositionEmbeddings ? extendContext(base, seqLen, 'linear') : base;
   const started = performance.now();
-  const deadline = started + minutes * 60_000;
+  const elapsed = () => `${((performance.now() - started) / 60_000).toFixed(1)} min`;
   const curve: Array<[number, number]> = [];
   let lastLoss = NaN;
+  let warmupDone = 0;
   let done = 0;
-  if (copyWarmupMinutes > 0) {
-    const warm = new Trainer(model, new CopyBatches(128, 16, seed + 7), {
-      steps: 100000,
-      lr,
-      schedule: 'constant_with_warmup',
-      warmupSteps: 50,
-      betas: [0.9, 0.95],
-      weightDecay: 0.01,
-      gradAccumSteps: 1,
-      maxGradNorm: 1,
-      progress: 'silent',
-    });
-    const until = started + copyWarmupMinutes * 60_000;
-    let n = 0;
-    try {
-      while (performance.now() < until) {
-        const rec = await warm.trainStep();
-        n++;
-        if (n % 100 === 0) log(`copy warm-up step ${n}: loss ${rec.loss.toFixed(4)} (${((performance.now() - started) / 60_000).toFixed(1)} min)`);
-      }
-    } finally {
-      warm.dispose();
-    }
-  }
-  const trainer = new Trainer(model, new PasskeyBatches(seqLen, batchSize, seed, keyDigits, loss), {
-    steps,
-    lr,
-    schedule: 'cosine',
-    warmupSteps: Math.min(100, Math.floor(steps / 10)),
-    betas: [0.9, 0.95],
-    weightDecay: 0.01,
-    gradAccumSteps: loss === 'mixed' ? 2 : 1,
-    maxGradNorm: 1,
-    progress: 'silent',
-  });
+  let trainer: Trainer | null = null;
   try {
+    if (warmupMinutes > 0) {
+      const labels = loss;
+      trainer = phaseTrainer(model, new PasskeyBatches(warmupBatchSize, { seqLen: warmupSeqLen, seed: seed + 1, keyDigits, filler: [0.05, 1], taskDescription: false, labels }), lr, steps);
+      const until = started + warmupMinutes * 60_000;
+      let sum = 0;
+      while (performance.now() < until) {
+        const record = await trainer.trainStep();
+        warmupDone++;
+        sum += record.loss;
+        onStep?.(record as StepInfo);
+        if (warmupDone % 50 === 0) {
+          log(`short episodes, update ${warmupDone}: mean loss ${(sum / 50).toFixed(4)} (${elapsed()})`);
+          sum = 0;
+        }
+      }
+      trainer.dispose();
+      trainer = null;
+    }
+    trainer = phaseTrainer(model, new PasskeyBatches(batchSize, { seqLen, seed, keyDigits, filler: [0.25, 1], labels: loss }), lr, steps);
+    const deadline = started + minutes * 60_000;
     while (done < steps && performance.now() < deadline) {
       const record = await trainer.trainStep();
       done += 1;
@@ -247,10 +216,9 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
       onStep?.(record as StepInfo);
       if (done % evalEvery === 0 || done === steps) {
         const check = passkeyAccuracyAt(model, seqLen, 20, 1000 + seed, keyDigits, false);
-        const acc = check.accuracy;
-        curve.push([done, acc]);
-        log(`step ${done}: loss ${record.loss.toFixed(4)}, passkey accuracy at ${seqLen} tokens ${(100 * acc).toFixed(0)}% (e.g. ${JSON.stringify(check.sample.expected)} -> ${JSON.stringify(check.sample.output)}; ${((performance.now() - started) / 60_000).toFixed(1)} min)`);
-        if (acc >= stopAt) break;
+        curve.push([done, check.accuracy]);
+        log(`update ${done} at ${seqLen} tokens: loss ${record.loss.toFixed(4)}, passkey accuracy ${(100 * check.accuracy).toFixed(0)}% (e.g. ${JSON.stringify(check.sample.expected)} -> ${JSON.stringify(check.sample.output)}; ${elapsed()})`);
+        if (check.accuracy >= stopAt) break;
       }
     }
     const trainSeconds = (performance.now() - started) / 1000;
@@ -260,7 +228,8 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
       return r;
     });
     return {
-      settings: { seqLen, steps, minutes, batchSize, lr, seed, keyDigits, loss, copyWarmupMinutes, evalEvery, stopAt, trials, evalLengths, model: `${config === presets.small ? 'presets.small' : 'custom'} (${tf.getBackend()})` },
+      settings: { seqLen, steps, minutes, warmupMinutes, warmupSeqLen, warmupBatchSize, batchSize, lr, seed, keyDigits, loss, evalEvery, stopAt, trials, evalLengths, model: `${config === presets.small ? 'presets.small' : 'custom'} (${tf.getBackend()})` },
+      warmupSteps: warmupDone,
       steps: done,
       trainSeconds,
       finalLoss: lastLoss,
@@ -268,7 +237,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
       byLength,
     };
   } finally {
-    trainer.dispose();
+    trainer?.dispose();
     model.dispose();
     if (model !== base) base.dispose();
   }

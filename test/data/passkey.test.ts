@@ -190,6 +190,36 @@ describe('passkeyTrainingExamples (training mix)', () => {
     expect(new Set(short.map((e) => e.trial.garbageChars)).size).toBeGreaterThan(10);
   });
 
+  it("short episodes (no task line) and 'retrieval' labels on the key's second mention", () => {
+    const taskLineLength = 'There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.'.length;
+    const examples = passkeyTrainingExamples({ seqLen: 128, count: 10, seed: 4, keyDigits: 5, taskDescription: false, labels: 'retrieval' });
+    for (const e of examples) {
+      const { prompt, answer, garbageChars, prefixChars, passKey } = e.trial;
+      const official = referencePrompt(garbageChars, prefixChars, passKey);
+      const taskLine = official.slice(0, official.indexOf('\n') + 1);
+      expect(taskLine).toBe('There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.\n');
+      expect(prompt).toBe(official.slice(taskLine.length));
+      expect(decode(e.inputIds.subarray(0, e.promptTokens))).toBe(`<s>${prompt}`);
+      // labelled: the second mention (5 digits) and " " key EOS; the first mention is not
+      const labelled = Array.from(e.labels.keys()).filter((i) => e.labels[i] !== IGNORE_INDEX);
+      expect(labelled.length).toBe(5 + 7);
+      const second = 1 + prompt.indexOf(`Remember it. ${answer}`) + 'Remember it. '.length;
+      expect(labelled.slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((j) => second + j));
+      expect(decode(labelled.slice(0, 5).map((i) => e.labels[i]))).toBe(answer);
+      expect(decode(labelled.slice(5).map((i) => e.labels[i]))).toBe(` ${answer}</s>`);
+      expect(e.labels[1 + prompt.indexOf(`key is ${answer}`) + 'key is '.length]).toBe(IGNORE_INDEX);
+    }
+    // the short form fits where the official one cannot
+    expect(() => passkeyTrainingExamples({ seqLen: 128, count: 1, keyDigits: 5 })).toThrow('seqLen 128 is too small');
+    const shortFixed = 1 + passkeyPromptLength(0, 5) - (taskLineLength + 1) + 1 + 5 + 1;
+    expect(() => passkeyTrainingExamples({ seqLen: shortFixed, count: 1, keyDigits: 5, taskDescription: false })).toThrow(
+      `with a 5-digit key the information line, question, answer and EOS and BOS take ${shortFixed} tokens`,
+    );
+    expect(passkeyTrainingExamples({ seqLen: shortFixed + 1, count: 1, keyDigits: 5, taskDescription: false })[0].trial.garbageChars).toBe(1);
+    expect(() => passkeyTrainingExamples({ seqLen: 512, count: 1, labels: 'all' as never })).toThrow('labels must be \'answer\' or \'retrieval\', got "all"');
+    expect(() => passkeyTrainingExamples({ seqLen: 512, count: 1, taskDescription: 'no' as never })).toThrow('taskDescription');
+  });
+
   it('example i depends only on (seed, i): slices are reproducible for resuming', () => {
     const all = passkeyTrainingExamples({ seqLen: 400, count: 8, seed: 9 });
     const tail = passkeyTrainingExamples({ seqLen: 400, count: 3, seed: 9, start: 5 });
