@@ -141,10 +141,13 @@ export function passkeyAccuracyAt(model: LlamaForCausalLM, promptTokens: number,
   };
 }
 
-/** AdamW (0.9, 0.95) at a constant rate after 30 warm-up steps: the run is bounded by time, not by a step count a schedule could end on. */
-function phaseTrainer(model: LlamaForCausalLM, batches: BatchSource, lr: number, steps: number): Trainer {
+/**
+ * AdamW (0.9, 0.95) at a constant rate after 30 warm-up steps. Both phases are bounded by time (and
+ * the caller's own update cap), so the trainer's step count only has to be out of reach.
+ */
+function phaseTrainer(model: LlamaForCausalLM, batches: BatchSource, lr: number): Trainer {
   return new Trainer(model, batches, {
-    steps,
+    steps: Number.MAX_SAFE_INTEGER,
     lr,
     schedule: 'constant_with_warmup',
     warmupSteps: 30,
@@ -190,8 +193,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
   let trainer: Trainer | null = null;
   try {
     if (warmupMinutes > 0) {
-      const labels = loss;
-      trainer = phaseTrainer(model, new PasskeyBatches(warmupBatchSize, { seqLen: warmupSeqLen, seed: seed + 1, keyDigits, filler: [0.05, 1], taskDescription: false, labels }), lr, steps);
+      trainer = phaseTrainer(model, new PasskeyBatches(warmupBatchSize, { seqLen: warmupSeqLen, seed: seed + 1, keyDigits, filler: [0.05, 1], taskDescription: false, labels: loss }), lr);
       const until = started + warmupMinutes * 60_000;
       let sum = 0;
       while (performance.now() < until) {
@@ -207,7 +209,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
       trainer.dispose();
       trainer = null;
     }
-    trainer = phaseTrainer(model, new PasskeyBatches(batchSize, { seqLen, seed, keyDigits, filler: [0.25, 1], labels: loss }), lr, steps);
+    trainer = phaseTrainer(model, new PasskeyBatches(batchSize, { seqLen, seed, keyDigits, filler: [0.25, 1], labels: loss }), lr);
     const deadline = started + minutes * 60_000;
     while (done < steps && performance.now() < deadline) {
       const record = await trainer.trainStep();
