@@ -20,11 +20,17 @@
  * Keys and values with fewer heads are expanded first (HF `repeat_kv`), as the official code does, so
  * the head split applies to the expanded heads. RoPE must already be applied (positions are the true
  * ones; the shift only regroups tokens). Time and memory are O(N·G): no N x N tensor exists here.
+ *
+ * Two paths with the same semantics: on wasm, per-group products read the groups straight out of
+ * `[B, H, N, D]` and write straight into it (./s2-views.ts, no regrouping copies); elsewhere the
+ * head halves are sliced and regrouped into batched stacks here, so that each group length is one
+ * batched tf.matMul (what GPU and native backends want).
  */
 import { tf } from '../backend';
 import type { Tensor, Tensor4D } from '../backend';
 import { assertFitsInMemory } from '../backend/memory';
-import { matmulNoGrad } from '../backend';
+import { matmulNoGrad, segmentKernelsAvailable } from '../backend';
+import { groupBuckets, groupedAttentionOnViews } from './s2-views';
 import { checkAttentionShapes, causalMask, attentionProbabilities, attentionBackward, attentionMemory, repeatKv } from './causal';
 
 export type S2Variant = 'offset' | 'roll';
@@ -130,6 +136,14 @@ function scatterRuns(buckets: Map<number, Tensor>, runs: Run[], rows: number, d:
   return pieces.length === 1 ? pieces[0] : tf.concat(pieces, 1);
 }
 
+/** Rolls `[B, heads, N, D]` along the sequence: out[.., i, :] = x[.., (i + shift) mod N, :] (torch.roll by -shift). */
+function rollHeads(x: Tensor, shift: number): Tensor {
+  const [b, h, n, d] = x.shape;
+  const s = ((shift % n) + n) % n;
+  if (s === 0) return x;
+  return tf.concat([tf.slice(x, [0, 0, s, 0], [b, h, n - s, d]), tf.slice(x, [0, 0, 0, 0], [b, h, s, d])], 2);
+}
+
 /** Rolls `[rows, N, D]` along the sequence: out[i] = x[(i + shift) mod N] (torch.roll by -shift). */
 function rollLeft(x: Tensor, shift: number): Tensor {
   const [rows, n, d] = x.shape;
@@ -166,6 +180,17 @@ export function shiftedSparseAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, { 
   const rows = b * half;
   const scale = 1 / Math.sqrt(d);
   const shift = groupSize / 2;
+  if (segmentKernelsAvailable()) {
+    // wasm: per-group products on views of [B, H, N, D] (./s2-views.ts); 'roll' regroups by rolling
+    // the shifted heads first (in rolled order its groups are the plain ones) and back after
+    const buckets = groupBuckets(b, h, n, d, [s2Segments(n, groupSize, false), s2Segments(n, groupSize, variant === 'offset')]);
+    return tf.tidy(() => {
+      const [kk, vv] = [repeatKv(k, h / hkv), repeatKv(v, h / hkv)];
+      if (variant === 'offset') return groupedAttentionOnViews(q, kk, vv, buckets) as Tensor4D;
+      const rollShifted = (x: Tensor, by: number) => tf.concat([tf.slice(x, [0, 0, 0, 0], [b, half, n, d]), rollHeads(tf.slice(x, [0, half, 0, 0], [b, half, n, d]), by)], 1);
+      return rollShifted(groupedAttentionOnViews(rollShifted(q, shift), rollShifted(kk, shift), rollShifted(vv, shift), buckets), n - shift) as Tensor4D;
+    });
+  }
   const recompute = attentionMemory() === 'recompute';
   const runs = [runsOf(s2Segments(n, groupSize, false)), runsOf(s2Segments(n, groupSize, variant === 'offset'))];
   const lengths = runs.map((r) => [...new Set(r.map((x) => x.len))]);

@@ -6,4 +6,6 @@ export type { BackendName, BackendInfo, ReadyOptions, BackendLoader } from './se
 export { matmul, matmulNoGrad, matmulShape, transposeLast2 } from './matmul';
 export { assertFitsInMemory, backendMemoryLimit, formatBytes, WASM_HEAP_LIMIT_BYTES } from './memory';
 export { registerWasmKernelFixes, copyBox, transposeLastTwo } from './wasm-kernels';
+export { segmentMatmul, gatherSegments, segmentKernelsAvailable } from './segments';
+export type { SegmentProduct } from './segments';
 export { MAX_WASM_THREADS } from './wasm-threads';

@@ -17,7 +17,7 @@
 import { tf } from './tf';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { assertFitsInMemory } from './memory';
-import { BATCHED_MATMUL } from './wasm-kernels';
+import { segmentMatmul } from './segments';
 
 interface MatmulShape {
   m: number;
@@ -129,10 +129,11 @@ function matmulUnflagged(a: Tensor, b: Tensor): Tensor {
   const b3 = tf.reshape(b, [size(bBatch), k, n]);
   const aIndex = Array.from({ length: count }, (_, i) => batchIndex(i, batch, aBatch));
   const bIndex = Array.from({ length: count }, (_, i) => batchIndex(i, batch, bBatch));
-  // wasm: one kernel runs the per-entry 2-D products on views of the operands, writing each into
-  // its slot of the result (S2 issues hundreds of these per step; no per-entry tensors, no concat)
-  if (tf.getKernel(BATCHED_MATMUL, tf.getBackend()) !== undefined && a.dtype === 'float32' && b.dtype === 'float32') {
-    return tf.reshape(tf.engine().runKernel(BATCHED_MATMUL, { a: a3, b: b3 }, { aIndex, bIndex }) as Tensor, outShape);
+  // one kernel runs the per-entry 2-D products on views of the operands, writing each into its
+  // slot of the result (no per-entry tensors, no concat)
+  if (a.dtype === 'float32' && b.dtype === 'float32') {
+    const products = aIndex.map((ai, i) => ({ a: 0, aOffset: ai * m * k, b: 1, bOffset: bIndex[i] * k * n, outOffset: i * m * n, m, k, n }));
+    return segmentMatmul([a3, b3], products, outShape);
   }
   const pieces = aIndex.map((ai, i) => tf.matMul(tf.slice(a3, [ai, 0, 0], [1, m, k]), tf.slice(b3, [bIndex[i], 0, 0], [1, k, n])));
   return tf.reshape(tf.concat(pieces, 0), outShape);

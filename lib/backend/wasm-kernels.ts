@@ -17,10 +17,13 @@
  *   multiplying. Ours handles the two permutations the library uses, swapping the last two axes
  *   (cache-blocked 4 x 4 tiles, about 6x faster on [8, 1024, 1024]) and moving whole rows of the
  *   last axis (head splits such as [B, T, H, D] -> [B, H, T, D]); others go to the stock kernel.
- * - `LongloraBatchedMatMul` (ours): a batched product as per-entry 2-D XNNPACK calls on heap views,
- *   written straight into the result; the stock BatchMatMul runs batches in a scalar loop.
+ * - `LongloraSegmentMatMul` (ours): a list of 2-D XNNPACK products on blocks of the operands (heap
+ *   views), each written straight into its slot of the result; batched products are the case of
+ *   equal consecutive blocks (the stock BatchMatMul runs batches in a scalar loop), and S2-Attn reads
+ *   its groups from, and writes them to, `[B, H, N, D]` tensors with no regrouping copies.
+ * - `LongloraGatherSegments` (ours): blocks of a tensor stacked, optionally transposed (S2's K^T).
  *
- * Both work on views of the wasm heap (`typedArrayFromHeap`), created only after the output is
+ * They work on views of the wasm heap (`typedArrayFromHeap`), created only after the output is
  * allocated, because an allocation may grow (and so detach) the heap.
  */
 import { tf } from './tf';
@@ -199,8 +202,13 @@ function sharedIdentity({ inputs, backend }: WasmKernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/** The kernel name of the batched product that writes every entry straight into its output slot. */
-export const BATCHED_MATMUL = 'LongloraBatchedMatMul';
+/**
+ * The kernel name of the segment product: a list of 2-D products on blocks of its operands, each
+ * written straight into its slot of one result (`segmentMatmul`, below).
+ */
+export const SEGMENT_MATMUL = 'LongloraSegmentMatMul';
+/** The kernel name of `gatherSegments` (below). */
+export const GATHER_SEGMENTS = 'LongloraGatherSegments';
 
 type WasmBatchMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: number, transposeB: number, outId: number) => void;
 /** The C++ BatchMatMul of each backend instance (a re-created backend has a new module). */
@@ -218,41 +226,118 @@ function wasmBatchMatMulOf(backend: BackendWasm): WasmBatchMatMul {
 }
 
 /**
- * out[i] = a[aIndex[i]] x b[bIndex[i]] for float32 `a` `[A, m, k]` and `b` `[B, k, n]`, out
- * `[aIndex.length, m, n]`: one 2-D, flag-free XNNPACK call per entry on operands and a result that
- * are views into the heap (ids registered for the call and dropped after it). Against one engine
- * op per entry, this skips two view tensors and a kernel dispatch per entry and the final concat,
- * a copy of the whole result (a third of a batched product's time at [32, 512, 512]).
+ * One product of a segment matmul: the `m x k` block of operand `a` starting at element `aOffset`
+ * times the `k x n` block of operand `b` at `bOffset` (both row-major and contiguous), written as
+ * the `m x n` block of the result at `outOffset`. Operands are indices into the operand list.
  */
-function batchedMatMulKernel({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
-  const { a, b } = inputs;
-  const { aIndex, bIndex } = attrs as { aIndex: number[]; bIndex: number[] };
-  const [countA, m, k] = a.shape;
-  const [countB, kb, n] = b.shape;
-  const valid = a.shape.length === 3 && b.shape.length === 3 && a.dtype === 'float32' && b.dtype === 'float32' && k === kb && aIndex.length === bIndex.length &&
-    aIndex.every((i) => i >= 0 && i < countA) && bIndex.every((i) => i >= 0 && i < countB);
-  if (!valid) {
-    throw new Error(`${BATCHED_MATMUL}: needs float32 a [A, m, k], b [B, k, n] and entry indices within A and B; got a [${a.shape.join(', ')}], b [${b.shape.join(', ')}]`);
+export interface SegmentProduct {
+  a: number;
+  aOffset: number;
+  b: number;
+  bOffset: number;
+  outOffset: number;
+  m: number;
+  k: number;
+  n: number;
+}
+
+const PRODUCT_FIELDS = 8;
+
+/** Products as the flat attribute the kernel takes (8 numbers each, in SegmentProduct's order). */
+export function packSegmentProducts(products: SegmentProduct[]): number[] {
+  const flat = new Array<number>(products.length * PRODUCT_FIELDS);
+  products.forEach((p, i) => {
+    flat.splice(i * PRODUCT_FIELDS, PRODUCT_FIELDS, p.a, p.aOffset, p.b, p.bOffset, p.outOffset, p.m, p.k, p.n);
+  });
+  return flat;
+}
+
+/**
+ * Checks that the products read inside their operands and tile the result exactly (every element
+ * written once), so the result needs no zero fill; throws with the first fault otherwise.
+ */
+export function checkSegmentProducts(flat: number[], operandSizes: number[], outSize: number, what: string): void {
+  if (flat.length % PRODUCT_FIELDS !== 0) throw new Error(`${what}: the product list has ${flat.length} numbers, not a multiple of ${PRODUCT_FIELDS}`);
+  const count = flat.length / PRODUCT_FIELDS;
+  const spans: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) {
+    const [a, aOffset, b, bOffset, outOffset, m, k, n] = flat.slice(i * PRODUCT_FIELDS, (i + 1) * PRODUCT_FIELDS);
+    const inside = (op: number, offset: number, size: number) => op >= 0 && op < operandSizes.length && offset >= 0 && offset + size <= operandSizes[op];
+    if (!(m > 0 && k > 0 && n > 0) || !inside(a, aOffset, m * k) || !inside(b, bOffset, k * n)) {
+      throw new Error(`${what}: product ${i} (${m}x${k} block of operand ${a} at ${aOffset} times ${k}x${n} block of operand ${b} at ${bOffset}) reads outside its operands`);
+    }
+    spans.push([outOffset, outOffset + m * n]);
   }
+  spans.sort((x, y) => x[0] - y[0]);
+  let end = 0;
+  for (const [from, to] of spans) {
+    if (from !== end) throw new Error(`${what}: the products ${from < end ? 'overlap' : 'leave a gap'} in the result at element ${Math.min(from, end)}; they must tile the result exactly`);
+    end = to;
+  }
+  if (end !== outSize) throw new Error(`${what}: the products cover ${end} of the result's ${outSize} elements; they must tile it exactly`);
+}
+
+/**
+ * The segment matmul: one 2-D, flag-free XNNPACK call per product, on operands and a result that
+ * are views into the heap (ids registered for the call and dropped after it). No operand block is
+ * copied out and no result block is copied in: S2-Attn reads its groups straight out of
+ * `[B, H, N, D]` tensors and writes its outputs straight into one, and a batched product is the
+ * case of equal, consecutive blocks (against one engine op per entry, this also skips two view
+ * tensors and a kernel dispatch per entry and the final concat).
+ */
+function segmentMatMulKernel({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { products, shape } = attrs as { products: number[]; shape: number[] };
+  const operands = Object.keys(inputs)
+    .sort((x, y) => Number(x.slice(1)) - Number(y.slice(1)))
+    .map((name) => inputs[name]);
+  if (operands.some((t) => t.dtype !== 'float32')) throw new Error(`${SEGMENT_MATMUL}: operands must be float32`);
+  checkSegmentProducts(products, operands.map((t) => util.sizeFromShape(t.shape)), util.sizeFromShape(shape), SEGMENT_MATMUL);
   const wasmBatchMatMul = wasmBatchMatMulOf(backend);
-  const out = backend.makeOutput([aIndex.length, m, n], 'float32');
+  const out = backend.makeOutput(shape, 'float32');
   // offsets are read after the allocation above, which may have grown (moved) the heap
   const offsetOf = (t: TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
-  const [aBase, bBase, outBase] = [a, b, out].map(offsetOf);
-  const aShape = new Uint8Array(new Int32Array([1, m, k]).buffer);
-  const bShape = new Uint8Array(new Int32Array([1, k, n]).buffer);
+  const bases = operands.map(offsetOf);
+  const outBase = offsetOf(out);
   const tfjs = backend.wasm.tfjs;
   // the backend's id counter (private in its typings): ids must not collide with real tensors'
   const counter = backend as unknown as { dataIdNextNumber: number };
-  for (let i = 0; i < aIndex.length; i++) {
+  const shapeBytes = (rows: number, cols: number) => new Uint8Array(new Int32Array([1, rows, cols]).buffer);
+  for (let i = 0; i < products.length; i += PRODUCT_FIELDS) {
+    const [a, aOffset, b, bOffset, outOffset, m, k, n] = products.slice(i, i + PRODUCT_FIELDS);
     const [aId, bId, outId] = [counter.dataIdNextNumber++, counter.dataIdNextNumber++, counter.dataIdNextNumber++];
-    tfjs.registerTensor(aId, m * k, aBase + 4 * aIndex[i] * m * k);
-    tfjs.registerTensor(bId, k * n, bBase + 4 * bIndex[i] * k * n);
-    tfjs.registerTensor(outId, m * n, outBase + 4 * i * m * n);
-    wasmBatchMatMul(aId, aShape, 3, bId, bShape, 3, 0, 0, outId);
+    tfjs.registerTensor(aId, m * k, bases[a] + 4 * aOffset);
+    tfjs.registerTensor(bId, k * n, bases[b] + 4 * bOffset);
+    tfjs.registerTensor(outId, m * n, outBase + 4 * outOffset);
+    wasmBatchMatMul(aId, shapeBytes(m, k), 3, bId, shapeBytes(k, n), 3, 0, 0, outId);
     // the ids own no memory (freeing a view frees nothing); disposing them drops their cached XNNPACK operators
     for (const id of [aId, bId, outId]) tfjs.disposeData(id);
   }
+  return out;
+}
+
+/**
+ * Copies `rows x cols` blocks of `x` (row-major, contiguous, starting at the given element offsets)
+ * into `[blocks, rows, cols]`, or `[blocks, cols, rows]` with `transpose`: S2-Attn's per-group
+ * K^T and V^T straight out of `[B, H, N, D]`.
+ */
+function gatherSegmentsKernel({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { x } = inputs;
+  const { offsets, rows, cols, transpose } = attrs as { offsets: number[]; rows: number; cols: number; transpose: boolean };
+  const size = util.sizeFromShape(x.shape);
+  const block = rows * cols;
+  const bad = offsets.findIndex((o) => !(Number.isInteger(o) && o >= 0 && o + block <= size));
+  if (x.dtype !== 'float32' || bad >= 0) {
+    throw new Error(`${GATHER_SEGMENTS}: needs float32 x and blocks inside it; block ${bad} at ${offsets[bad]} (${rows}x${cols}) does not fit in ${size} elements`);
+  }
+  const out = backend.makeOutput(transpose ? [offsets.length, cols, rows] : [offsets.length, rows, cols], 'float32');
+  const outVals = backend.typedArrayFromHeap(out);
+  const xVals = backend.typedArrayFromHeap(x);
+  offsets.forEach((o, e) => {
+    const src = xVals.subarray(o, o + block);
+    const dst = outVals.subarray(e * block, (e + 1) * block);
+    if (transpose) transposeLastTwo(src, dst, 1, rows, cols);
+    else dst.set(src);
+  });
   return out;
 }
 
@@ -290,8 +375,11 @@ export function registerWasmKernelFixes(backendName = 'wasm'): void {
     tf.unregisterKernel('Slice', backendName);
     tf.registerKernel({ kernelName: 'Slice', backendName, kernelFunc: fastSlice as unknown as KernelConfig['kernelFunc'] });
   }
-  if (tf.getKernel(BATCHED_MATMUL, backendName) === undefined) {
-    tf.registerKernel({ kernelName: BATCHED_MATMUL, backendName, kernelFunc: batchedMatMulKernel as unknown as KernelConfig['kernelFunc'] });
+  if (tf.getKernel(SEGMENT_MATMUL, backendName) === undefined) {
+    tf.registerKernel({ kernelName: SEGMENT_MATMUL, backendName, kernelFunc: segmentMatMulKernel as unknown as KernelConfig['kernelFunc'] });
+  }
+  if (tf.getKernel(GATHER_SEGMENTS, backendName) === undefined) {
+    tf.registerKernel({ kernelName: GATHER_SEGMENTS, backendName, kernelFunc: gatherSegmentsKernel as unknown as KernelConfig['kernelFunc'] });
   }
   const identity = tf.getKernel('Identity', backendName);
   if (identity !== undefined && identity.kernelFunc !== (sharedIdentity as unknown)) {

@@ -181,10 +181,11 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
   log(`matmul ${MATMUL_N}^3: ${matmulGflops.toFixed(1)} GFLOP/s`);
   const attention = await benchAttention(quick ? [1024, 2048] : [1024, 2048, 4096], { log });
   const steps = quick ? 2 : 5;
+  // at the lengths where S2 and full are compared, their steps alternate (one ratio, same minutes)
   const trainStep = [
-    ...(await benchTrainStep({ seqLens: [256, 512, 1024, 2048], attention: 'full', steps, log })),
-    ...(await benchTrainStep({ seqLens: [1024, 2048], attention: 's2', steps, log })),
-  ];
+    ...(await benchTrainStep({ seqLens: [256, 512], attention: 'full', steps, log })),
+    ...(await benchTrainStep({ seqLens: [1024, 2048], attention: ['full', 's2'], steps, log })),
+  ].sort((a, b) => Number(a.attention === 's2') - Number(b.attention === 's2') || a.seqLen - b.seqLen);
   const { result: maxLength, probes } = await maxTrainableSeqLen({ log });
   // last: right after the child process, S2-Attn's many short multi-threaded calls measured 10-15%
   // slower in this process for several seconds (its worker threads had gone idle), full attention not

@@ -36,5 +36,7 @@ export {
 export type { PasskeyPromptOptions, PasskeyTrial, PasskeyTrialOptions, KeyDigits, PasskeyTrainingOptions, PasskeyExample } from './passkey';
 export { PROMPT_DICT, formatSftPrompt, sftExample, materialPrompt, longQaExamples } from './sft';
 export type { SftRecord, SftExampleOptions, SftExample, MaterialType, LongQaKind, LongQaOptions, LongQaExample } from './sft';
+export { repeatedStringExamples, REPEAT_SEPARATOR, REPEAT_ALPHABET } from './copy';
+export type { RepeatedStringOptions } from './copy';
 export { sentenceSpans } from './sentences';
 export type { SentenceSpan } from './sentences';

@@ -4,18 +4,22 @@
  * `passkey_retrivial.py`, ../shared/reference/longlora.md §6.2, with our own seeded keys).
  *
  * The paper fine-tunes Llama-2 7B, which can already read; our small models start from nothing, so
- * they are trained on the task itself (lib/data `passkeyTrainingExamples`, 3-5 digit keys): first on
- * short episodes where the key sits a few dozen tokens before the question, then on official prompts
- * of the training length with varied filler. The point is what LongLoRA measures with it: how
- * retrieval holds up at and beyond the trained context, and how it extends with context extension.
+ * they are trained on the task itself, in three phases: repeated random strings (lib/data
+ * `repeatedStringExamples`), where the look-back that retrieval needs (an induction head) forms in a
+ * few hundred updates; short passkey episodes (lib/data `passkeyTrainingExamples` without the task
+ * line, 3-5 digit keys) where the key sits a few dozen tokens before the question; then official
+ * prompts of the training length with varied filler. Without the first phase, 30 minutes of passkey
+ * prompts alone (short or full length, any of the loss and rate settings tried) left the answer at
+ * chance. The point is what LongLoRA measures with it: how retrieval holds up at and beyond the
+ * trained context, and how it extends with context extension.
  */
 import { tf } from '../backend';
 import { LlamaForCausalLM, KVCache, extendContext, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { BatchSource, TrainBatch, StepInfo } from '../train/trainer';
-import { passkeyTrainingExamples, passkeyPromptLength } from '../data';
-import type { KeyDigits, PasskeyTrainingOptions } from '../data';
+import { passkeyTrainingExamples, passkeyPromptLength, repeatedStringExamples } from '../data';
+import type { KeyDigits, LabeledExample } from '../data';
 import { evaluatePasskey } from '../eval/passkey';
 
 export interface PasskeyExperimentOptions {
@@ -28,27 +32,36 @@ export interface PasskeyExperimentOptions {
   /** Minutes of training in all, warm-up included (default 30). */
   minutes?: number;
   /**
-   * Minutes of the first phase (default 20): short episodes (`passkeyTrainingExamples` with
+   * Minutes of the first phase (default 5): repeated random strings of 4-16 characters
+   * (`repeatedStringExamples`, `copySeqLen` tokens, batches of `copyBatchSize`), loss on the repeat.
+   * Nearly every label there needs the look-back that retrieval needs, so it forms in a few hundred
+   * updates; from passkey prompts alone (one answer per prompt) 30 minutes did not form it.
+   */
+  copyMinutes?: number;
+  /** Tokens per repeated-string example (default 40). */
+  copySeqLen?: number;
+  /** Examples per update in the first phase (default 32). */
+  copyBatchSize?: number;
+  /**
+   * Minutes of the second phase (default 10): short episodes (`passkeyTrainingExamples` with
    * `taskDescription: false`, `warmupSeqLen` tokens, at most ~20 filler characters), where the key
-   * sits a few dozen tokens before the question. A model that starts from nothing learns to look
-   * back and copy the key there; with the full prompt from the start, the answer's gradient is
-   * spread over hundreds of filler positions and 970 updates (30 minutes) taught it nothing.
+   * sits a few dozen tokens before the question.
    */
   warmupMinutes?: number;
   /** Tokens per short episode in the first phase (default 128). */
   warmupSeqLen?: number;
   /** Episodes per update in the first phase (default 16). */
   warmupBatchSize?: number;
-  /** Prompts per update in the second phase, at `seqLen` (default 4). */
+  /** Prompts per update in the last phase, at `seqLen` (default 4; filler 5-100% of what fits). */
   batchSize?: number;
-  /** Learning rate of both phases (AdamW (0.9, 0.95), 30 warm-up steps, then constant; default 5e-3). */
+  /** Learning rate of every phase (AdamW (0.9, 0.95), 30 warm-up steps, then constant; default 3e-3). */
   lr?: number;
   seed?: number;
   keyDigits?: KeyDigits;
   /**
-   * Which tokens the loss counts (lib/data `labels`): `'retrieval'` (default) the answer and the
-   * key's second mention, the two places where the key can only come from looking back at its first
-   * mention; `'answer'` the answer only.
+   * Which tokens of the passkey phases the loss counts (lib/data `labels`): `'answer'` (default) the
+   * answer only; `'retrieval'` also the key's second mention (at a fixed distance from the first, so
+   * a positional head learns it without learning retrieval).
    */
   loss?: 'answer' | 'retrieval';
   /** Evaluate (20 trials at the training length) every this many full-length updates; stop early at `stopAt` accuracy. */
@@ -76,7 +89,10 @@ export interface PasskeyLengthAccuracy {
 
 export interface PasskeyExperimentResult {
   settings: Required<Omit<PasskeyExperimentOptions, 'config' | 'log' | 'onStep' | 'evalLengths'>> & { evalLengths: number[]; model: string };
-  /** Updates in the short-episode phase and on full-length prompts. */
+  /** The model's own context (a longer training length extends it by linear position interpolation before any training). */
+  baseContext: number;
+  /** Updates on repeated strings, on short episodes and on full-length prompts. */
+  copySteps: number;
   warmupSteps: number;
   steps: number;
   trainSeconds: number;
@@ -91,25 +107,26 @@ export function garbageForTokens(tokens: number, keyDigits = 5): number {
   return tokens - 1 - passkeyPromptLength(0, keyDigits) - (1 + keyDigits + 1);
 }
 
-/** Passkey training batches: example i of the stream is example i of passkeyTrainingExamples (resumable). */
-class PasskeyBatches implements BatchSource {
+/** Training batches of `make(start, count)` examples (all of one length): example i of the stream is example i of the generator (resumable). */
+class ExampleBatches implements BatchSource {
   private next_ = 0;
   constructor(
     private readonly batchSize: number,
-    private readonly examples: Omit<PasskeyTrainingOptions, 'count' | 'start'> & { seqLen: number },
+    private readonly seqLen: number,
+    private readonly make: (start: number, count: number) => LabeledExample[],
   ) {}
 
   next(): TrainBatch {
-    const { seqLen } = this.examples;
-    const examples = passkeyTrainingExamples({ ...this.examples, count: this.batchSize, start: this.next_ });
-    this.next_ += this.batchSize;
-    const inputIds = new Int32Array(this.batchSize * seqLen);
-    const labels = new Int32Array(this.batchSize * seqLen);
+    const { batchSize, seqLen } = this;
+    const examples = this.make(this.next_, batchSize);
+    this.next_ += batchSize;
+    const inputIds = new Int32Array(batchSize * seqLen);
+    const labels = new Int32Array(batchSize * seqLen);
     examples.forEach((e, i) => {
       inputIds.set(e.inputIds, i * seqLen);
       labels.set(e.labels, i * seqLen);
     });
-    return { inputIds, labels, batchSize: this.batchSize, seqLen };
+    return { inputIds, labels, batchSize, seqLen };
   }
 
   state(): number {
@@ -142,7 +159,7 @@ export function passkeyAccuracyAt(model: LlamaForCausalLM, promptTokens: number,
 }
 
 /**
- * AdamW (0.9, 0.95) at a constant rate after 30 warm-up steps. Both phases are bounded by time (and
+ * AdamW (0.9, 0.95) at a constant rate after 30 warm-up steps. Every phase is bounded by time (and
  * the caller's own update cap), so the trainer's step count only has to be out of reach.
  */
 function phaseTrainer(model: LlamaForCausalLM, batches: BatchSource, lr: number): Trainer {
@@ -166,50 +183,66 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     seqLen = 512,
     steps = 100000,
     minutes = 30,
-    warmupMinutes = 20,
+    copyMinutes = 5,
+    copySeqLen = 40,
+    copyBatchSize = 32,
+    warmupMinutes = 10,
     warmupSeqLen = 128,
     warmupBatchSize = 16,
     batchSize = 4,
-    lr = 5e-3,
+    lr = 3e-3,
     seed = 0,
     keyDigits = [3, 5] as KeyDigits,
-    loss = 'retrieval',
+    loss = 'answer',
     evalEvery = 50,
     stopAt = 0.95,
     trials = 20,
     log = () => undefined,
     onStep,
   } = options;
-  if (!(warmupMinutes >= 0 && warmupMinutes <= minutes)) throw new Error(`runPasskeyExperiment: warmupMinutes = ${warmupMinutes} must be in [0, minutes = ${minutes}]`);
+  if (!(copyMinutes >= 0 && warmupMinutes >= 0 && copyMinutes + warmupMinutes <= minutes)) {
+    throw new Error(`runPasskeyExperiment: copyMinutes = ${copyMinutes} and warmupMinutes = ${warmupMinutes} must be >= 0 and leave time in minutes = ${minutes}`);
+  }
   const evalLengths = options.evalLengths ?? [0.5, 0.75, 1, 1.5, 2].map((f) => Math.round(f * seqLen));
+  // a training length past the model's context is reached by linear position interpolation from
+  // the start: extending between phases (after the look-back had formed at the original positions)
+  // left the full-length phase at 0-5% in 200 updates, the circuit's relative offsets all halved
   const base = LlamaForCausalLM.create(config, { seed });
   const model = seqLen > base.config.maxPositionEmbeddings ? extendContext(base, seqLen, 'linear') : base;
   const started = performance.now();
   const elapsed = () => `${((performance.now() - started) / 60_000).toFixed(1)} min`;
   const curve: Array<[number, number]> = [];
   let lastLoss = NaN;
-  let warmupDone = 0;
-  let done = 0;
   let trainer: Trainer | null = null;
-  try {
-    if (warmupMinutes > 0) {
-      trainer = phaseTrainer(model, new PasskeyBatches(warmupBatchSize, { seqLen: warmupSeqLen, seed: seed + 1, keyDigits, filler: [0.05, 1], taskDescription: false, labels: loss }), lr);
-      const until = started + warmupMinutes * 60_000;
-      let sum = 0;
-      while (performance.now() < until) {
-        const record = await trainer.trainStep();
-        warmupDone++;
-        sum += record.loss;
-        onStep?.(record as StepInfo);
-        if (warmupDone % 50 === 0) {
-          log(`short episodes, update ${warmupDone}: mean loss ${(sum / 50).toFixed(4)} (${elapsed()})`);
-          sum = 0;
-        }
+  /** Trains on `batches` until `until` (ms); returns the updates made. */
+  const timedPhase = async (name: string, batches: BatchSource, until: number): Promise<number> => {
+    trainer = phaseTrainer(model, batches, lr);
+    let updates = 0;
+    let sum = 0;
+    while (performance.now() < until) {
+      const record = await trainer.trainStep();
+      updates++;
+      sum += record.loss;
+      onStep?.(record as StepInfo);
+      if (updates % 50 === 0) {
+        log(`${name}, update ${updates}: mean loss ${(sum / 50).toFixed(4)} (${elapsed()})`);
+        sum = 0;
       }
-      trainer.dispose();
-      trainer = null;
     }
-    trainer = phaseTrainer(model, new PasskeyBatches(batchSize, { seqLen, seed, keyDigits, filler: [0.25, 1], labels: loss }), lr);
+    trainer.dispose();
+    trainer = null;
+    return updates;
+  };
+  let done = 0;
+  try {
+    const copySteps = copyMinutes > 0
+      ? await timedPhase('repeated strings', new ExampleBatches(copyBatchSize, copySeqLen, (start, count) => repeatedStringExamples({ seqLen: copySeqLen, count, start, seed: seed + 2 })), started + copyMinutes * 60_000)
+      : 0;
+    const shortEpisodes = (start: number, count: number) =>
+      passkeyTrainingExamples({ seqLen: warmupSeqLen, count, start, seed: seed + 1, keyDigits, filler: [0.05, 1], taskDescription: false, labels: loss });
+    const warmupDone = warmupMinutes > 0 ? await timedPhase('short episodes', new ExampleBatches(warmupBatchSize, warmupSeqLen, shortEpisodes), started + (copyMinutes + warmupMinutes) * 60_000) : 0;
+    const prompts = (start: number, count: number) => passkeyTrainingExamples({ seqLen, count, start, seed, keyDigits, filler: [0.05, 1], labels: loss });
+    trainer = phaseTrainer(model, new ExampleBatches(batchSize, seqLen, prompts), lr);
     const deadline = started + minutes * 60_000;
     while (done < steps && performance.now() < deadline) {
       const record = await trainer.trainStep();
@@ -230,7 +263,9 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
       return r;
     });
     return {
-      settings: { seqLen, steps, minutes, warmupMinutes, warmupSeqLen, warmupBatchSize, batchSize, lr, seed, keyDigits, loss, evalEvery, stopAt, trials, evalLengths, model: `${config === presets.small ? 'presets.small' : 'custom'} (${tf.getBackend()})` },
+      settings: { seqLen, steps, minutes, copyMinutes, copySeqLen, copyBatchSize, warmupMinutes, warmupSeqLen, warmupBatchSize, batchSize, lr, seed, keyDigits, loss, evalEvery, stopAt, trials, evalLengths, model: `${config === presets.small ? 'presets.small' : 'custom'} (${tf.getBackend()})` },
+      baseContext: base.config.maxPositionEmbeddings,
+      copySteps,
       warmupSteps: warmupDone,
       steps: done,
       trainSeconds,

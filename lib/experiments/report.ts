@@ -109,7 +109,12 @@ export function passkeyMarkdown(r: PasskeyExperimentResult): string {
         `| ${b.promptTokens} | ${(100 * b.accuracy).toFixed(0)}% | ${b.byDepth.map((d) => (d === null ? '—' : `${(100 * d).toFixed(0)}%`)).join(' / ')} | ${b.beyondTrainingLength ? 'beyond the training length' : b.promptTokens === s.seqLen ? 'training length' : ''} |`,
     ),
     '',
-    `How: ${s.model} trained from scratch for ${(r.trainSeconds / 60).toFixed(1)} min in two phases (lib/data passkeyTrainingExamples, keys of ${JSON.stringify(s.keyDigits)} digits, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'}): ${r.warmupSteps} updates of ${s.warmupBatchSize} short episodes (${s.warmupSeqLen} tokens, no task line, up to ~20 filler characters; ${s.warmupMinutes} min), then ${r.steps} updates of ${s.batchSize} official prompts at ${s.seqLen} tokens (filler 25-100% of what fits); AdamW (0.9, 0.95), lr ${s.lr} constant after 30 warm-up steps. Evaluation: the official prompt filled to each length, greedy decoding with the KV cache, exact match, our own seeded keys and depths.`,
+    `How: ${s.model}${s.seqLen > r.baseContext ? `, extended from its ${r.baseContext}-token context to ${s.seqLen} by linear position interpolation before training,` : ''} trained from scratch for ${(r.trainSeconds / 60).toFixed(1)} min in three phases, AdamW (0.9, 0.95), lr ${s.lr} constant after 30 warm-up steps in each: ` +
+      `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, 4-16 characters in ${s.copySeqLen} tokens, loss on the repeat; ${s.copyMinutes} min), ` +
+      `${r.warmupSteps} updates of ${s.warmupBatchSize} short episodes (lib/data passkeyTrainingExamples, ${s.warmupSeqLen} tokens, no task line, up to ~20 filler characters; ${s.warmupMinutes} min), ` +
+      `then ${r.steps} updates of ${s.batchSize} official prompts at ${s.seqLen} tokens (filler 5-100% of what fits); ` +
+      `keys of ${JSON.stringify(s.keyDigits)} digits, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'} in the passkey phases. ` +
+      'Evaluation: the official prompt filled to each length, greedy decoding with the KV cache, exact match, our own seeded keys and depths.',
     '',
     'Paper (v3 Figure 4): LongLoRA Llama-2 7B fine-tuned to 32768 keeps retrieval up to 33-34k tokens; Llama-2 7B (4k context) fails beyond 4k even with PI extended; with the PI limit raised to 48k without further fine-tuning LongLoRA reaches 60-90% at 33-45k.',
   ];

@@ -30,8 +30,11 @@ export interface TrainStepBenchOptions {
   config?: LlamaConfig;
   /** Sequence lengths (default [256, 512, 1024]). */
   seqLens?: number[];
-  /** `'full'` (dense causal) or `'s2'` (S2-Attn, G = N/4); default 'full'. */
-  attention?: 'full' | 's2';
+  /**
+   * `'full'` (dense causal) or `'s2'` (S2-Attn, G = N/4), or both (`['full', 's2']`: their steps
+   * alternate, for a ratio taken over the same minutes); default 'full'.
+   */
+  attention?: 'full' | 's2' | Array<'full' | 's2'>;
   /** Timed steps per length; the median is reported (default 3). */
   steps?: number;
   /** Untimed steps first (default 1). */
@@ -73,54 +76,87 @@ export function benchConfig(config: LlamaConfig, seqLen: number, attention: 'ful
   return makeConfig(config, { attention: spec, ropeScaling: factor > 1 ? { type: 'linear', factor } : config.ropeScaling });
 }
 
+type BenchAttention = 'full' | 's2';
+
+/** A seeded model of `config` at `seqLen` with `attention`, and a trainer over synthetic tokens. */
+function benchTrainer(config: LlamaConfig, seqLen: number, attention: BenchAttention, steps: number): { trainer: Trainer; model: LlamaForCausalLM; dispose: () => void } {
+  const cfg = benchConfig(config, seqLen, attention);
+  const model = LlamaForCausalLM.create(cfg, { seed: 0 });
+  // lr 0 after the first update would still do all the work; a small lr keeps the numbers sane.
+  const trainer = new Trainer(model, new SyntheticBatches(seqLen, cfg.vocabSize), {
+    steps,
+    lr: 1e-4,
+    warmupSteps: 0,
+    gradAccumSteps: 1,
+    maxGradNorm: 1,
+    progress: 'silent',
+  });
+  return {
+    trainer,
+    model,
+    dispose: () => {
+      trainer.dispose();
+      model.dispose();
+    },
+  };
+}
+
 /**
  * Times full training steps of `config` (default presets.small) at each length; see the file
- * comment for the three numbers. Each length builds a fresh seeded model and frees it afterwards.
+ * comment for the three numbers. With several attentions (`attention: ['full', 's2']`) their steps
+ * alternate at each length (full, S2, full, S2, ...), so that their ratio compares the same minutes
+ * of a noisy machine. Peaks are measured first, one model alive at a time.
  */
 export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promise<TrainStepBenchEntry[]> {
   const known = ['config', 'seqLens', 'attention', 'steps', 'warmup', 'log'];
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new Error(`benchTrainStep: unknown option(s) ${unknown.join(', ')}; options are ${known.join(', ')}`);
   const { config = presets.small, seqLens = [256, 512, 1024], attention = 'full', steps = 3, warmup = 1, log = () => undefined } = options;
-  if (attention !== 'full' && attention !== 's2') throw new Error(`benchTrainStep: attention = '${String(attention)}' must be 'full' or 's2'`);
+  const kinds: BenchAttention[] = Array.isArray(attention) ? attention : [attention];
+  for (const kind of kinds) if (kind !== 'full' && kind !== 's2') throw new Error(`benchTrainStep: attention = '${String(kind)}' must be 'full' or 's2'`);
+  if (kinds.length === 0 || new Set(kinds).size !== kinds.length) throw new Error(`benchTrainStep: attention = [${kinds.join(', ')}] must name 'full' and/or 's2', each once`);
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`benchTrainStep: steps = ${steps} must be an integer >= 1`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`benchTrainStep: warmup = ${warmup} must be an integer >= 0`);
   const entries: TrainStepBenchEntry[] = [];
   for (const seqLen of seqLens) {
     if (!(Number.isInteger(seqLen) && seqLen >= 2)) throw new Error(`benchTrainStep: seqLen ${seqLen} must be an integer >= 2`);
-    // cached RoPE tables and masks of other lengths would count in this length's peak
-    clearCachedConstants();
-    const cfg = benchConfig(config, seqLen, attention);
-    const model = LlamaForCausalLM.create(cfg, { seed: 0 });
-    // lr 0 after the first update would still do all the work; a small lr keeps the numbers sane.
-    const trainer = new Trainer(model, new SyntheticBatches(seqLen, cfg.vocabSize), {
-      steps: warmup + steps + 1,
-      lr: 1e-4,
-      warmupSteps: 0,
-      gradAccumSteps: 1,
-      maxGradNorm: 1,
-      progress: 'silent',
-    });
+    // peaks: one model alive at a time (another's weights and AdamW state would count in the peak),
+    // and cached RoPE tables and masks of other lengths freed first
+    const peaks: number[] = [];
+    for (const kind of kinds) {
+      clearCachedConstants();
+      const run = benchTrainer(config, seqLen, kind, warmup + 2);
+      try {
+        for (let i = 0; i < warmup; i++) await run.trainer.trainStep();
+        peaks.push((await measurePeakBytes(() => run.trainer.trainStep())).peakBytes);
+      } finally {
+        run.dispose();
+      }
+    }
+    // times: every kind alive, steps alternating
+    const runs = kinds.map((kind) => benchTrainer(config, seqLen, kind, warmup + steps + 1));
     try {
-      for (let i = 0; i < warmup; i++) await trainer.trainStep();
-      const times: number[] = [];
-      for (let i = 0; i < steps; i++) times.push((await trainer.trainStep()).stepMs);
-      const profile = await measurePeakBytes(() => trainer.trainStep());
-      const ms = median(times);
-      // 3 x forward FLOPs in the paper's convention; S2 counts N x G scores (G = N/4)
-      const stepFlops = trainingStepFlops(cfg, seqLen, 1, { attention });
-      const entry: TrainStepBenchEntry = {
-        seqLen,
-        attention,
-        tokensPerSec: (seqLen * 1000) / ms,
-        achievedGflops: stepFlops / (ms * 1e6),
-        peakBytes: profile.peakBytes,
-      };
-      log(`train step ${attention} seq ${seqLen}: ${ms.toFixed(0)} ms median of ${steps}, ${entry.tokensPerSec.toFixed(0)} tok/s, ${entry.achievedGflops.toFixed(2)} GFLOP/s, peak ${(entry.peakBytes / 2 ** 20).toFixed(0)} MiB`);
-      entries.push(entry);
+      for (const run of runs) for (let i = 0; i < warmup; i++) await run.trainer.trainStep();
+      const times: number[][] = kinds.map(() => []);
+      for (let i = 0; i < steps; i++) {
+        for (const [j, run] of runs.entries()) times[j].push((await run.trainer.trainStep()).stepMs);
+      }
+      kinds.forEach((kind, j) => {
+        const ms = median(times[j]);
+        // 3 x forward FLOPs in the paper's convention; S2 counts N x G scores (G = N/4)
+        const stepFlops = trainingStepFlops(runs[j].model.config, seqLen, 1, { attention: kind });
+        const entry: TrainStepBenchEntry = {
+          seqLen,
+          attention: kind,
+          tokensPerSec: (seqLen * 1000) / ms,
+          achievedGflops: stepFlops / (ms * 1e6),
+          peakBytes: peaks[j],
+        };
+        log(`train step ${kind} seq ${seqLen}: ${ms.toFixed(0)} ms median of ${steps}, ${entry.tokensPerSec.toFixed(0)} tok/s, ${entry.achievedGflops.toFixed(2)} GFLOP/s, peak ${(entry.peakBytes / 2 ** 20).toFixed(0)} MiB`);
+        entries.push(entry);
+      });
     } finally {
-      trainer.dispose();
-      model.dispose();
+      for (const run of runs) run.dispose();
     }
   }
   return entries;

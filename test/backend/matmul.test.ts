@@ -5,7 +5,7 @@
  * sends it a batched or flagged call.
  */
 import { tf, ready, matmul, matmulNoGrad } from '../../lib/backend';
-import { BATCHED_MATMUL } from '../../lib/backend/wasm-kernels';
+import { SEGMENT_MATMUL } from '../../lib/backend/wasm-kernels';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { expectTensorsClose, seededValues } from '../helpers';
 
@@ -138,15 +138,15 @@ describe('matmul helper against a float64 reference', () => {
     let fused = 0;
     let batchedEntries = 0;
     const originalFused = tf.getKernel('_FusedMatMul', 'wasm') as KernelConfig;
-    const originalBatched = tf.getKernel(BATCHED_MATMUL, 'wasm') as KernelConfig;
+    const originalBatched = tf.getKernel(SEGMENT_MATMUL, 'wasm') as KernelConfig;
     tf.unregisterKernel('BatchMatMul', 'wasm');
     tf.unregisterKernel('_FusedMatMul', 'wasm');
-    tf.unregisterKernel(BATCHED_MATMUL, 'wasm');
+    tf.unregisterKernel(SEGMENT_MATMUL, 'wasm');
     tf.registerKernel({
-      kernelName: BATCHED_MATMUL,
+      kernelName: SEGMENT_MATMUL,
       backendName: 'wasm',
       kernelFunc: (args) => {
-        batchedEntries += (args.attrs as { aIndex: number[] }).aIndex.length;
+        batchedEntries += (args.attrs as { products: number[] }).products.length / 8;
         return originalBatched.kernelFunc(args);
       },
     });
@@ -173,7 +173,7 @@ describe('matmul helper against a float64 reference', () => {
     } finally {
       tf.unregisterKernel('BatchMatMul', 'wasm');
       tf.unregisterKernel('_FusedMatMul', 'wasm');
-      tf.unregisterKernel(BATCHED_MATMUL, 'wasm');
+      tf.unregisterKernel(SEGMENT_MATMUL, 'wasm');
       tf.registerKernel(original);
       tf.registerKernel(originalFused);
       tf.registerKernel(originalBatched);

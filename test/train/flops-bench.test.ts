@@ -34,6 +34,20 @@ describe('benchTrainStep', () => {
     await expect(benchTrainStep({ seqlens: [] } as never)).rejects.toThrow(/unknown option\(s\) seqlens/);
   });
 
+  it('with both attentions, alternates their steps at each length: one entry each, peaks measured alone', async () => {
+    const [alone] = await benchTrainStep({ config: presets.tiny, seqLens: [32], attention: 's2', steps: 1, warmup: 1 });
+    const lines: string[] = [];
+    const both = await benchTrainStep({ config: presets.tiny, seqLens: [32, 64], attention: ['full', 's2'], steps: 2, warmup: 1, log: (l) => lines.push(l) });
+    expect(both.map((e) => [e.seqLen, e.attention])).toEqual([[32, 'full'], [32, 's2'], [64, 'full'], [64, 's2']]);
+    // the other model's weights and AdamW state are not in S2's peak
+    expect(both[1].peakBytes).toBe(alone.peakBytes);
+    expect(both[0].peakBytes).toBeGreaterThan(both[1].peakBytes);
+    expect(both[3].achievedGflops * 1e9 * (64 / both[3].tokensPerSec)).toBeCloseTo(trainingStepFlops(benchConfig(presets.tiny, 64, 's2'), 64, 1, { attention: 's2' }), -3);
+    expect(lines).toHaveLength(4);
+    await expect(benchTrainStep({ attention: ['s2', 's2'] })).rejects.toThrow(/must name 'full' and\/or 's2', each once/);
+    await expect(benchTrainStep({ attention: [] })).rejects.toThrow(/each once/);
+  });
+
   it('past the context it uses linear position interpolation, as LongLoRA', () => {
     expect(benchConfig(presets.small, 1024, 'full').ropeScaling).toEqual({ type: 'linear', factor: 4 });
     expect(benchConfig(presets.small, 256, 's2')).toMatchObject({ ropeScaling: null, attention: { kind: 's2' } });
