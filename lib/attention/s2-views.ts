@@ -65,6 +65,14 @@ function groupProbabilities(qScaled: Tensor, k: Tensor, bucket: GroupBucket, d: 
   });
 }
 
+/** P of every bucket, from unscaled q. */
+function allProbabilities(q: Tensor, k: Tensor, buckets: GroupBucket[], d: number, scale: number): Tensor[] {
+  return tf.tidy(() => {
+    const qScaled = tf.mul(q, scale);
+    return buckets.map((bucket) => groupProbabilities(qScaled, k, bucket, d));
+  });
+}
+
 /**
  * Causal attention within the groups of `buckets` on `[B, H, N, D]` q, k, v (as many kv heads as
  * query heads), as one differentiable op; the groups must tile every head's positions.
@@ -76,10 +84,7 @@ export function groupedAttentionOnViews(q: Tensor, k: Tensor, v: Tensor, buckets
   const recompute = attentionMemory() === 'recompute';
   // tf.customGrad's typing spreads inputs and the save function into one rest parameter.
   const op = tf.customGrad(((qi: Tensor, ki: Tensor, vi: Tensor, save: (ts: Tensor[]) => void) => {
-    const probs = tf.tidy(() => {
-      const qScaled = tf.mul(qi, scale);
-      return buckets.map((bucket) => groupProbabilities(qScaled, ki, bucket, d));
-    });
+    const probs = allProbabilities(qi, ki, buckets, d, scale);
     const out = segmentMatmul([vi, ...probs], groupOutputProducts(buckets, d), shape); // [B, H, N, D]
     save(recompute ? [qi, ki, vi, out] : [qi, ki, vi, out, ...probs]);
     if (recompute) tf.dispose(probs);
@@ -88,12 +93,7 @@ export function groupedAttentionOnViews(q: Tensor, k: Tensor, v: Tensor, buckets
       gradFunc: (dy: Tensor, saved: Tensor[]) =>
         tf.tidy(() => {
           const [qs, ks, vs, os] = saved;
-          const p = recompute
-            ? tf.tidy(() => {
-                const qScaled = tf.mul(qs, scale);
-                return buckets.map((bucket) => groupProbabilities(qScaled, ks, bucket, d));
-              })
-            : saved.slice(4);
+          const p = recompute ? allProbabilities(qs, ks, buckets, d, scale) : saved.slice(4);
           // one score-sized stack per bucket at a time beyond P: P^T for dV, then dS, then dS^T
           const pT = p.map((x) => transposeLast2(x));
           const dv = segmentMatmul([dy, ...pT], groupOutputProducts(buckets, d), shape);
