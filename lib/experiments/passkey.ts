@@ -18,7 +18,7 @@ import { LlamaForCausalLM, KVCache, extendContext, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { BatchSource, TrainBatch, StepInfo } from '../train/trainer';
-import { passkeyTrainingExamples, passkeyPromptLength, repeatedStringExamples } from '../data';
+import { passkeyTrainingExamples, passkeyPromptLength, repeatedStringExamples, collateExamples } from '../data';
 import type { KeyDigits, LabeledExample } from '../data';
 import { evaluatePasskey } from '../eval/passkey';
 
@@ -48,9 +48,9 @@ export interface PasskeyExperimentOptions {
    * sits a few dozen tokens before the question.
    */
   warmupMinutes?: number;
-  /** Tokens per short episode in the first phase (default 128). */
+  /** Tokens per short episode in the second phase (default 128). */
   warmupSeqLen?: number;
-  /** Episodes per update in the first phase (default 16). */
+  /** Episodes per update in the second phase (default 16). */
   warmupBatchSize?: number;
   /** Prompts per update in the last phase, at `seqLen` (default 4; filler 5-100% of what fits). */
   batchSize?: number;
@@ -117,16 +117,9 @@ class ExampleBatches implements BatchSource {
   ) {}
 
   next(): TrainBatch {
-    const { batchSize, seqLen } = this;
-    const examples = this.make(this.next_, batchSize);
-    this.next_ += batchSize;
-    const inputIds = new Int32Array(batchSize * seqLen);
-    const labels = new Int32Array(batchSize * seqLen);
-    examples.forEach((e, i) => {
-      inputIds.set(e.inputIds, i * seqLen);
-      labels.set(e.labels, i * seqLen);
-    });
-    return { inputIds, labels, batchSize, seqLen };
+    const examples = this.make(this.next_, this.batchSize);
+    this.next_ += this.batchSize;
+    return collateExamples(examples, { padTo: this.seqLen });
   }
 
   state(): number {
