@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     console.log(md);
   }
   if (only.includes('passkey')) {
-    const r = await ll.runPasskeyExperiment(quick ? { steps: 2, minutes: 1, copyMinutes: 0.05, warmupMinutes: 0.05, evalEvery: 2, evalLengths: [320], trials: 2, seqLen: 320, log } : { log });
+    const r = await ll.runPasskeyExperiment(quick ? { steps: 5, minutes: 1, copyMinutes: 0.05, advanceAt: 0, checkEvery: 1, checkTrials: 2, evalEvery: 2, evalLengths: [320], trials: 2, seqLen: 320, log } : { log });
     write(out, 'passkey.json', JSON.stringify(r, null, 2) + '\n');
     const md = `## Passkey retrieval (paper Figure 4)\n\n${header}${ll.passkeyMarkdown(r)}\n`;
     write(out, 'passkey.md', md);

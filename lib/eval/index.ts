@@ -4,4 +4,5 @@ export type { PerplexityOptions, PerplexityRow, CausalLM } from './perplexity';
 export { generate, pickToken } from './generate';
 export type { GenerateOptions, CachedCausalLM } from './generate';
 export { evaluatePasskey, runPasskeyTrial } from './passkey';
+export { teacherForcedExactMatch } from './exact-match';
 export type { PasskeyEvalOptions, PasskeyLengthResult } from './passkey';

@@ -98,6 +98,14 @@ function table1Comparison(r: ContextExtensionResult): string[] {
   ];
 }
 
+/** "128 tokens without the task line from update 0, ..., 512 from update 410 (21.3 min)", and whether the last stage was reached. */
+function passkeyStagesText(r: PasskeyExperimentResult): string {
+  const parts = r.stages.map((st) => `${st.length}${st.taskLine ? '' : ' (no task line)'} from update ${st.fromUpdate} (${st.fromMinutes.toFixed(1)} min)`);
+  const reached = r.stages.length > 0 && r.stages[r.stages.length - 1].length === r.settings.seqLen;
+  const decay = r.decaySteps === null ? '' : ` (there a fresh AdamW, lr decaying linearly to 0 over ${r.decaySteps} updates)`;
+  return `stages ${parts.join(', ')}${reached ? decay : `; the training length ${r.settings.seqLen} was not reached in the time`}`;
+}
+
 /** Passkey retrieval accuracy by length, with the paper's Figure 4 summary. */
 export function passkeyMarkdown(r: PasskeyExperimentResult): string {
   const s = r.settings;
@@ -109,11 +117,12 @@ export function passkeyMarkdown(r: PasskeyExperimentResult): string {
         `| ${b.promptTokens} | ${(100 * b.accuracy).toFixed(0)}% | ${b.byDepth.map((d) => (d === null ? '—' : `${(100 * d).toFixed(0)}%`)).join(' / ')} | ${b.beyondTrainingLength ? 'beyond the training length' : b.promptTokens === s.seqLen ? 'training length' : ''} |`,
     ),
     '',
-    `How: ${s.model}${s.seqLen > r.baseContext ? `, extended from its ${r.baseContext}-token context to ${s.seqLen} by linear position interpolation before training,` : ''} trained from scratch for ${(r.trainSeconds / 60).toFixed(1)} min in three phases, AdamW (0.9, 0.95), lr ${s.lr} constant after 30 warm-up steps in each: ` +
-      `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, 4-16 characters in ${s.copySeqLen} tokens, loss on the repeat; ${s.copyMinutes} min), ` +
-      `${r.warmupSteps} updates of ${s.warmupBatchSize} short episodes (lib/data passkeyTrainingExamples, ${s.warmupSeqLen} tokens, no task line, up to ~20 filler characters; ${s.warmupMinutes} min), ` +
-      `then ${r.steps} updates of ${s.batchSize} official prompts at ${s.seqLen} tokens (filler 5-100% of what fits); ` +
-      `keys of ${JSON.stringify(s.keyDigits)} digits, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'} in the passkey phases. ` +
+    `How: ${s.model}${s.seqLen > r.baseContext ? `, extended from its ${r.baseContext}-token context to ${s.seqLen} by linear position interpolation before training,` : ''} trained from scratch for ${(r.trainSeconds / 60).toFixed(1)} min in two phases, AdamW (0.9, 0.95), constant learning rate after 30 warm-up steps in each: ` +
+      `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, ${s.copyChars[0]}-${s.copyChars[1]} characters of ${JSON.stringify(s.copyAlphabet)} in ${s.copySeqLen} tokens, loss on the repeat; lr ${s.lr}; ${s.copyMinutes} min), ` +
+      `then ${r.steps} updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr ${s.curriculumLr}, about ${s.tokensPerUpdate} tokens per update, filler 5-100% of what fits, ` +
+      `${Math.round(100 * s.review)}% of updates from an earlier stage; the next stage once ${Math.round(100 * s.advanceAt)}% of ${s.checkTrials} prompts filled to the stage's length are answered exactly): ` +
+      `${passkeyStagesText(r)}; ` +
+      `keys of ${JSON.stringify(s.keyDigits)} digits, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'}. ` +
       'Evaluation: the official prompt filled to each length, greedy decoding with the KV cache, exact match, our own seeded keys and depths.',
     '',
     'Paper (v3 Figure 4): LongLoRA Llama-2 7B fine-tuned to 32768 keeps retrieval up to 33-34k tokens; Llama-2 7B (4k context) fails beyond 4k even with PI extended; with the PI limit raised to 48k without further fine-tuning LongLoRA reaches 60-90% at 33-45k.',

@@ -1,50 +1,102 @@
 /**
- * The passkey experiment's three phases (repeated strings, short episodes, then official prompts at
- * the training length) on a tiny model: all run, are counted and reported; bad phase lengths are refused.
- * Whether a model learns the task is measured by `npm run reproduce`, not here.
+ * The passkey experiment's two phases (repeated strings, then a length curriculum of passkey prompts
+ * ending at the training length) on a tiny model: all run, the stages advance and are recorded and
+ * reported; bad settings are refused. Whether a model learns the task is measured by
+ * `npm run reproduce`, not here.
  */
 import { ready } from '../../lib/backend';
 import { presets } from '../../lib/model';
-import { runPasskeyExperiment } from '../../lib/experiments';
+import { runPasskeyExperiment, passkeyCurriculum, officialPromptMinTokens } from '../../lib/experiments';
 import { passkeyMarkdown } from '../../lib/experiments/report';
+import { passkeyTrainingExamples } from '../../lib/data';
 
 beforeAll(async () => {
   await ready();
 });
 
-it('runs the repeated-string phase, the short-episode phase, then the full-length phase, and reports all three', async () => {
+it('runs the repeated-string phase, then the curriculum stage by stage, and reports both', async () => {
   const lines: string[] = [];
+  const tokens: number[] = [];
+  const rates: number[] = [];
   const r = await runPasskeyExperiment({
     config: presets.tiny,
     seqLen: 300,
     minutes: 0.5,
     copyMinutes: 0.02,
     copyBatchSize: 3,
-    warmupMinutes: 0.02,
-    warmupBatchSize: 2,
-    batchSize: 1,
-    steps: 3,
+    copyAlphabet: '0123456789',
+    copyChars: [4, 12],
+    stages: [128, 192, 300],
+    tokensPerUpdate: 256,
+    advanceAt: 0, // a fixed schedule: checkEvery updates per stage
+    checkEvery: 2,
+    checkTrials: 2,
+    review: 0,
+    steps: 7,
     evalEvery: 3,
     evalLengths: [300],
     trials: 1,
     log: (l) => lines.push(l),
+    onStep: (info) => {
+      tokens.push(info.tokens);
+      rates.push(info.lr);
+    },
   });
   expect(r.copySteps).toBeGreaterThan(0);
-  expect(r.warmupSteps).toBeGreaterThan(0);
-  expect(r.steps).toBeGreaterThan(0);
-  expect(r.steps).toBeLessThanOrEqual(3);
-  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, warmupMinutes: 0.02, warmupSeqLen: 128, loss: 'answer', lr: 3e-3, seqLen: 300 });
+  expect(tokens.slice(0, r.copySteps).every((t) => t === 3 * 40)).toBe(true);
+  expect(r.steps).toBe(7);
+  // two updates of 2 prompts at 128, two of 1 at 192 (256 / 192 rounds to 1), then 1 prompt at 300
+  expect(tokens.slice(r.copySteps)).toEqual([256, 256, 192, 192, 300, 300, 300]);
+  expect(r.stages.map((s) => [s.length, s.taskLine, s.fromUpdate, s.checks.length])).toEqual([
+    [128, false, 0, 1],
+    [192, false, 2, 1],
+    [300, true, 4, 0],
+  ]);
+  expect(r.curve.map(([u]) => u)).toEqual([7]);
+  // at the training length a fresh trainer decays the rate to 0 over the updates the time left allows
+  expect(r.decaySteps).toBeGreaterThan(3);
+  const lrs = rates.slice(r.copySteps);
+  expect(lrs.slice(2, 4).every((lr) => lr > 0 && lr <= 1e-3)).toBe(true); // 192: the constant phase (warm-up)
+  expect(lrs[4]).toBe(0); // its first update: HF warm-up starts at 0
+  expect(lrs[5]).toBeGreaterThan(0);
+  expect(lrs[5]).toBeLessThan(1e-3);
+  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'answer', lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
   expect(r.baseContext).toBe(presets.tiny.maxPositionEmbeddings);
   expect(r.byLength.map((b) => b.promptTokens)).toEqual([300]);
   const md = passkeyMarkdown(r);
-  expect(md).toContain(`${r.copySteps} updates of 3 repeated random strings (lib/data repeatedStringExamples, 4-16 characters in 40 tokens`);
-  expect(md).toContain(`${r.warmupSteps} updates of 2 short episodes (lib/data passkeyTrainingExamples, 128 tokens, no task line`);
-  expect(md).toContain(`then ${r.steps} updates of 1 official prompts at 300 tokens (filler 5-100% of what fits)`);
+  expect(md).toContain('loss on the repeat; lr 0.003; 0.02 min), then 7 updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr 0.001, about 256 tokens per update');
+  expect(md).toContain(`${r.copySteps} updates of 3 repeated random strings (lib/data repeatedStringExamples, 4-12 characters of "0123456789" in 40 tokens`);
+  expect(md).toContain('then 7 updates of a length curriculum of passkey prompts');
+  expect(md).toMatch(/stages 128 \(no task line\) from update 0 \([\d.]+ min\), 192 \(no task line\) from update 2 \([\d.]+ min\), 300 from update 4 \([\d.]+ min\) \(there a fresh AdamW, lr decaying linearly to 0 over \d+ updates\); keys/);
   expect(md).toMatch(/How: custom \(\w+\), extended from its 128-token context to 300 by linear position interpolation before training, trained from scratch/);
-  expect(md).toContain('loss on the answer in the passkey phases');
+  expect(md).toContain('loss on the answer.');
 }, 120_000);
 
-it('refuses first phases longer than the whole run', async () => {
-  await expect(runPasskeyExperiment({ minutes: 5, warmupMinutes: 6 })).rejects.toThrow('runPasskeyExperiment: copyMinutes = 5 and warmupMinutes = 6 must be >= 0 and leave time in minutes = 5');
-  await expect(runPasskeyExperiment({ minutes: 5, copyMinutes: -1, warmupMinutes: 1 })).rejects.toThrow(/copyMinutes = -1/);
+it('says when the curriculum did not reach the training length', async () => {
+  const r = await runPasskeyExperiment({
+    config: presets.tiny, seqLen: 300, minutes: 0.5, copyMinutes: 0, stages: [128, 300], tokensPerUpdate: 128,
+    advanceAt: 1, checkEvery: 1, checkTrials: 1, steps: 2, evalLengths: [300], trials: 1,
+  });
+  expect(r.copySteps).toBe(0);
+  expect(r.stages.map((s) => s.length)).toEqual([128]);
+  expect(r.stages[0].checks.map(([u]) => u)).toEqual([1, 2]);
+  expect(passkeyMarkdown(r)).toContain('the training length 300 was not reached in the time');
+}, 120_000);
+
+it('builds the default curriculum and knows where the task line fits', () => {
+  expect(passkeyCurriculum(512)).toEqual([128, 192, 256, 320, 384, 448, 512]);
+  expect(passkeyCurriculum(300)).toEqual([128, 192, 256, 300]);
+  const n = officialPromptMinTokens(5);
+  expect(() => passkeyTrainingExamples({ seqLen: n, count: 1, keyDigits: 5 })).not.toThrow();
+  expect(() => passkeyTrainingExamples({ seqLen: n - 1, count: 1, keyDigits: 5 })).toThrow(/too small/);
+});
+
+it('refuses bad phase lengths and stages', async () => {
+  await expect(runPasskeyExperiment({ minutes: 5, copyMinutes: 5 })).rejects.toThrow('runPasskeyExperiment: copyMinutes = 5 must be >= 0 and leave time for the curriculum in minutes = 5');
+  await expect(runPasskeyExperiment({ minutes: 5, copyMinutes: -1 })).rejects.toThrow(/copyMinutes = -1/);
+  await expect(runPasskeyExperiment({ seqLen: 512, stages: [256, 128, 512] })).rejects.toThrow(/stages must be ascending integer prompt lengths >= 107 .* ending at seqLen = 512, got \[256,128,512\]/);
+  await expect(runPasskeyExperiment({ seqLen: 512, stages: [128, 384] })).rejects.toThrow(/ending at seqLen = 512/);
+  await expect(runPasskeyExperiment({ seqLen: 512, stages: [64, 512] })).rejects.toThrow(/>= 107/);
+  await expect(runPasskeyExperiment({ advanceAt: 1.5 })).rejects.toThrow(/advanceAt = 1.5 must be in \[0, 1\]/);
+  await expect(runPasskeyExperiment({ review: 1 })).rejects.toThrow(/review = 1 in \[0, 1\)/);
 });
