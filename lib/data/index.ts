@@ -32,6 +32,7 @@ export {
   passkeyTrial,
   officialPasskeyTrial,
   passkeyTrainingExamples,
+  passkeyExampleMinTokens,
 } from './passkey';
 export type { PasskeyPromptOptions, PasskeyTrial, PasskeyTrialOptions, KeyDigits, PasskeyTrainingOptions, PasskeyExample } from './passkey';
 export { PROMPT_DICT, formatSftPrompt, sftExample, materialPrompt, longQaExamples } from './sft';

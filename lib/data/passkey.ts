@@ -240,6 +240,18 @@ export interface PasskeyTrainingOptions {
   labels?: 'answer' | 'retrieval';
 }
 
+/** Characters the task description line takes, with its "\n". */
+const TASK_LINE_CHARS = PASSKEY_TASK_DESCRIPTION.length + 1;
+
+/**
+ * The shortest `seqLen` that {@link passkeyTrainingExamples} accepts for keys of up to `maxDigits`
+ * digits: [BOS] prompt with 1 filler character, " " key EOS.
+ */
+export function passkeyExampleMinTokens(maxDigits: number, options: { taskDescription?: boolean; bos?: boolean } = {}): number {
+  const { taskDescription = true, bos = true } = options;
+  return (bos ? 1 : 0) + passkeyPromptLength(0, maxDigits) - (taskDescription ? 0 : TASK_LINE_CHARS) + 1 + maxDigits + 1 + 1;
+}
+
 /** One passkey training example: `inputIds` / `labels` [seqLen] plus the trial it encodes. */
 export interface PasskeyExample extends LabeledExample {
   trial: PasskeyTrial;
@@ -270,15 +282,15 @@ export function passkeyTrainingExamples(options: PasskeyTrainingOptions): Passke
   const withTask = options.taskDescription === undefined ? true : checkBoolean(where, 'taskDescription', options.taskDescription);
   const labelMode = options.labels ?? 'answer';
   if (labelMode !== 'answer' && labelMode !== 'retrieval') throw new Error(`${where}: labels must be 'answer' or 'retrieval', got ${describe(labelMode)}`);
-  const taskChars = withTask ? 0 : PASSKEY_TASK_DESCRIPTION.length + 1; // the line and its "\n"
+  const taskChars = withTask ? 0 : TASK_LINE_CHARS;
   const filler = options.filler ?? 1;
   const [fLo, fHi] = typeof filler === 'number' ? [filler, filler] : Array.isArray(filler) && filler.length === 2 ? filler : [NaN, NaN];
   if (!(typeof fLo === 'number' && typeof fHi === 'number' && fLo > 0 && fLo <= fHi && fHi <= 1)) {
     throw new Error(`${where}: filler must be a fraction in (0, 1] or a range [min, max] with 0 < min <= max <= 1, got ${JSON.stringify(filler)}`);
   }
   // Tokens besides the filler: [BOS] + prompt text + " " + key + EOS.
-  const fixedTokens = (digits: number): number => (bos ? 1 : 0) + passkeyPromptLength(0, digits) - taskChars + 1 + digits + 1;
-  const needed = fixedTokens(hi) + 1;
+  const fixedTokens = (digits: number): number => passkeyExampleMinTokens(digits, { taskDescription: withTask, bos }) - 1; // all but the filler
+  const needed = passkeyExampleMinTokens(hi, { taskDescription: withTask, bos });
   if (seqLen < needed) {
     throw new Error(
       `${where}: seqLen ${seqLen} is too small to fit a passkey prompt: with a ${hi}-digit key the ${withTask ? 'task line, ' : ''}information line, question, ` +

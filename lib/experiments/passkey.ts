@@ -22,7 +22,7 @@ import { LlamaForCausalLM, KVCache, extendContext, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { BatchSource, TrainBatch, StepInfo } from '../train/trainer';
-import { passkeyTrainingExamples, passkeyPromptLength, PASSKEY_TASK_DESCRIPTION, repeatedStringExamples, collateExamples, Rng } from '../data';
+import { passkeyTrainingExamples, passkeyPromptLength, passkeyExampleMinTokens, repeatedStringExamples, collateExamples, Rng } from '../data';
 import type { KeyDigits, LabeledExample } from '../data';
 import { evaluatePasskey } from '../eval/passkey';
 import { teacherForcedExactMatch } from '../eval/exact-match';
@@ -160,7 +160,7 @@ export function garbageForTokens(tokens: number, keyDigits = 5): number {
 
 /** Tokens of the shortest official passkey prompt example (task line, 1 filler character) with keys of up to `maxDigits` digits. */
 export function officialPromptMinTokens(maxDigits: number): number {
-  return 1 + passkeyPromptLength(0, maxDigits) + 1 + (1 + maxDigits + 1); // BOS, prompt, 1 filler character, " " key EOS
+  return passkeyExampleMinTokens(maxDigits);
 }
 
 /** The default curriculum up to `seqLen`: 128, 192, then every 64 tokens, ending at seqLen. */
@@ -308,7 +308,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     throw new Error(`runPasskeyExperiment: copyMinutes = ${copyMinutes} must be >= 0 and leave time for the curriculum in minutes = ${minutes}`);
   }
   const maxDigits = typeof keyDigits === 'number' ? keyDigits : keyDigits[1];
-  const shortest = officialPromptMinTokens(maxDigits) - (PASSKEY_TASK_DESCRIPTION.length + 1); // the task line and its newline dropped
+  const shortest = passkeyExampleMinTokens(maxDigits, { taskDescription: false });
   if (
     !Array.isArray(stageLengths) || stageLengths.length === 0 ||
     stageLengths.some((n, i) => !Number.isInteger(n) || n < shortest || (i > 0 && n <= stageLengths[i - 1])) ||
