@@ -37,13 +37,20 @@ export interface RepeatedStringOptions {
   chars?: readonly [number, number];
   /** Characters the strings are drawn from (single-byte, no '|'). Default digits and a-z. */
   alphabet?: string;
+  /**
+   * Distinct characters per string, [min, max]: each example draws that many characters of the
+   * alphabet at random and builds its string from them alone. Few distinct characters make most
+   * characters repeat, so the previous character alone does not say where the copy continues
+   * ("5532": after the first 5 comes 5, not 3); default: the whole alphabet.
+   */
+  distinct?: readonly [number, number];
 }
 
 /** Examples of exactly `seqLen` tokens: [BOS] s " | " s EOS PAD..., labelled on the repeat and EOS. */
 export function repeatedStringExamples(options: RepeatedStringOptions): LabeledExample[] {
   const where = 'repeatedStringExamples';
   if (options === undefined) throw new Error(`${where}: pass { seqLen, count }`);
-  checkKnownKeys(where, options, ['seqLen', 'count', 'seed', 'start', 'chars', 'alphabet']);
+  checkKnownKeys(where, options, ['seqLen', 'count', 'seed', 'start', 'chars', 'alphabet', 'distinct']);
   const seqLen = checkPositiveInt(where, 'seqLen', options.seqLen);
   const count = checkPositiveInt(where, 'count', options.count);
   const seed = checkSeed(where, options.seed ?? 0);
@@ -57,14 +64,30 @@ export function repeatedStringExamples(options: RepeatedStringOptions): LabeledE
   if (typeof alphabet !== 'string' || alphabet.length === 0 || /[^\x20-\x7e]|\|/.test(alphabet)) {
     throw new Error(`${where}: alphabet must be a non-empty string of printable ASCII characters other than '|', got ${describe(alphabet)}`);
   }
+  const distinct = options.distinct ?? [alphabet.length, alphabet.length];
+  const [dLo, dHi] = Array.isArray(distinct) && distinct.length === 2 ? distinct : [NaN, NaN];
+  if (!(Number.isInteger(dLo) && Number.isInteger(dHi) && dLo >= 1 && dLo <= dHi && dHi <= alphabet.length)) {
+    throw new Error(`${where}: distinct must be [min, max] with integers 1 <= min <= max <= ${alphabet.length} (the alphabet's length), got ${Array.isArray(distinct) ? JSON.stringify(distinct) : describe(distinct)}`);
+  }
   const needed = 1 + 2 * hi + REPEAT_SEPARATOR.length + 1;
   if (seqLen < needed) throw new Error(`${where}: seqLen ${seqLen} cannot hold a ${hi}-character string twice with BOS, separator and EOS; use seqLen >= ${needed} or shorter chars`);
   const examples: LabeledExample[] = [];
   for (let k = 0; k < count; k++) {
     const rng = new Rng(deriveSeed(seed, start + k));
     const n = lo === hi ? lo : rng.intBetween(lo, hi);
+    // the whole alphabet is drawn from directly, so strings are the same as before `distinct` existed
+    let symbols = alphabet;
+    if (dHi < alphabet.length || dLo < alphabet.length) {
+      const k = dLo === dHi ? dLo : rng.intBetween(dLo, dHi);
+      const pool = alphabet.split('');
+      for (let i = 0; i < k; i++) {
+        const j = i + rng.int(pool.length - i);
+        [pool[i], pool[j]] = [pool[j], pool[i]];
+      }
+      symbols = pool.slice(0, k).join('');
+    }
     let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[rng.int(alphabet.length)];
+    for (let i = 0; i < n; i++) s += symbols[rng.int(symbols.length)];
     const prompt = encode(`${s}${REPEAT_SEPARATOR}`, { bos: true });
     const repeat = encode(s, { eos: true });
     const inputIds = new Int32Array(seqLen).fill(PAD);

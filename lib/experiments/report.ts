@@ -118,9 +118,9 @@ export function passkeyMarkdown(r: PasskeyExperimentResult): string {
     ),
     '',
     `How: ${s.model}${s.seqLen > r.baseContext ? `, extended from its ${r.baseContext}-token context to ${s.seqLen} by linear position interpolation before training,` : ''} trained from scratch for ${(r.trainSeconds / 60).toFixed(1)} min in two phases, AdamW (0.9, 0.95), constant learning rate after 30 warm-up steps in each: ` +
-      `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, ${s.copyChars[0]}-${s.copyChars[1]} characters of ${JSON.stringify(s.copyAlphabet)} in ${s.copySeqLen} tokens, loss on the repeat; lr ${s.lr}; ${s.copyMinutes} min), ` +
-      `then ${r.steps} updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr ${s.curriculumLr}, about ${s.tokensPerUpdate} tokens per update, filler 5-100% of what fits, ` +
-      `${Math.round(100 * s.review)}% of updates from an earlier stage; the next stage once ${Math.round(100 * s.advanceAt)}% of ${s.checkTrials} prompts filled to the stage's length are answered exactly): ` +
+      `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, ${s.copyChars[0]}-${s.copyChars[1]} characters of ${JSON.stringify(s.copyAlphabet)}${s.copyDistinct[0] < s.copyAlphabet.length ? `, ${s.copyDistinct[0]}-${s.copyDistinct[1]} distinct per string,` : ''} in ${s.copySeqLen} tokens, loss on the repeat; lr ${s.lr}; ${s.copyMinutes} min), ` +
+      `then ${r.steps} updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr ${s.curriculumLr}, about ${s.tokensPerUpdate} tokens per update, filler ${Math.round(100 * s.filler[0])}-${Math.round(100 * s.filler[1])}% of what fits, ` +
+      `${Math.round(100 * s.review)}% of updates from an earlier stage; ${s.advanceAt > 0 ? `the next stage once ${Math.round(100 * s.advanceAt)}% of ${s.checkTrials} prompts filled to the stage's length are answered exactly` : `a fixed ${s.checkEvery} updates per stage`}): ` +
       `${passkeyStagesText(r)}; ` +
       `keys of ${JSON.stringify(s.keyDigits)} digits, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'}. ` +
       'Evaluation: the official prompt filled to each length, greedy decoding with the KV cache, exact match, our own seeded keys and depths.',

@@ -45,7 +45,29 @@ describe('repeatedStringExamples', () => {
     }
   });
 
+  it('builds each string from `distinct` characters of the alphabet, covering the range and the alphabet', () => {
+    const few = repeatedStringExamples({ seqLen: 40, count: 300, seed: 5, alphabet: '0123456789', chars: [12, 12], distinct: [2, 4] });
+    const counts = new Set<number>();
+    const used = new Set<string>();
+    for (const { inputIds } of few) {
+      const s = decode(inputIds.subarray(1, 13));
+      const symbols = new Set(s);
+      // 12 characters from k symbols: all k appear with overwhelming probability, never more than 4
+      expect(symbols.size).toBeGreaterThanOrEqual(1);
+      expect(symbols.size).toBeLessThanOrEqual(4);
+      counts.add(symbols.size);
+      symbols.forEach((c) => used.add(c));
+    }
+    expect([...counts].sort()).toEqual([2, 3, 4]);
+    expect(used.size).toBe(10);
+    // the default is the whole alphabet, drawn exactly as without the option
+    const all = repeatedStringExamples({ seqLen: 40, count: 20, seed: 3, distinct: [36, 36] });
+    all.forEach((e, i) => expect(e.inputIds).toEqual(examples[i].inputIds));
+  });
+
   it.each([
+    [{ seqLen: 40, count: 1, alphabet: '0123', distinct: [2, 5] }, /distinct must be \[min, max\] with integers 1 <= min <= max <= 4 \(the alphabet's length\), got \[2,5\]/],
+    [{ seqLen: 40, count: 1, distinct: [0, 2] }, /distinct must be/],
     [{ seqLen: 20, count: 1 }, /seqLen 20 cannot hold a 16-character string twice .* use seqLen >= 37/],
     [{ seqLen: 40, count: 0 }, /count/],
     [{ seqLen: 40, count: 1, chars: [0, 3] }, /chars must be \[min, max\] with integers 1 <= min <= max/],

@@ -60,7 +60,7 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(lrs[4]).toBe(0); // its first update: HF warm-up starts at 0
   expect(lrs[5]).toBeGreaterThan(0);
   expect(lrs[5]).toBeLessThan(1e-3);
-  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'answer', lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
+  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'retrieval', copyDistinct: [10, 10], filler: [0.05, 1], advanceAt: 0, lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
   expect(r.baseContext).toBe(presets.tiny.maxPositionEmbeddings);
   expect(r.byLength.map((b) => b.promptTokens)).toEqual([300]);
   const md = passkeyMarkdown(r);
@@ -69,7 +69,9 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(md).toContain('then 7 updates of a length curriculum of passkey prompts');
   expect(md).toMatch(/stages 128 \(no task line\) from update 0 \([\d.]+ min\), 192 \(no task line\) from update 2 \([\d.]+ min\), 300 from update 4 \([\d.]+ min\) \(there a fresh AdamW, lr decaying linearly to 0 over \d+ updates\); keys/);
   expect(md).toMatch(/How: custom \(\w+\), extended from its 128-token context to 300 by linear position interpolation before training, trained from scratch/);
-  expect(md).toContain('loss on the answer.');
+  expect(md).toContain("loss on the answer and the key's second mention.");
+  expect(md).toContain('a fixed 2 updates per stage');
+  expect(md).not.toContain('distinct per string');
 }, 120_000);
 
 it('says when the curriculum did not reach the training length', async () => {
@@ -98,5 +100,7 @@ it('refuses bad phase lengths and stages', async () => {
   await expect(runPasskeyExperiment({ seqLen: 512, stages: [128, 384] })).rejects.toThrow(/ending at seqLen = 512/);
   await expect(runPasskeyExperiment({ seqLen: 512, stages: [64, 512] })).rejects.toThrow(/>= 107/);
   await expect(runPasskeyExperiment({ advanceAt: 1.5 })).rejects.toThrow(/advanceAt = 1.5 must be in \[0, 1\]/);
+  await expect(runPasskeyExperiment({ filler: [0, 1] })).rejects.toThrow(/filler must be a range \[min, max\] with 0 < min <= max <= 1/);
+  await expect(runPasskeyExperiment({ filler: [0.8, 0.5] })).rejects.toThrow(/got \[0.8,0.5\]/);
   await expect(runPasskeyExperiment({ review: 1 })).rejects.toThrow(/review = 1 in \[0, 1\)/);
 });
