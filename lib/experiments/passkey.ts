@@ -60,7 +60,7 @@ export interface PasskeyExperimentOptions {
   copyChars?: [number, number];
   /**
    * Distinct characters per repeated string (lib/data `repeatedStringExamples` `distinct`; default
-   * the whole alphabet). The answers the model gets wrong are keys with a repeated digit, continued
+   * the whole alphabet). Most answers the model gets wrong are keys with a repeated digit, continued
    * after the digit's other occurrence (" 5532" -> " 532", " 81124" -> " 8124", " 447" -> " 47"),
    * the mistake of a copy cued by the previous character alone. Strings of 2-6 distinct digits,
    * which force a longer cue, did not help: after 10 minutes of them the repeat's loss was still

@@ -63,6 +63,10 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'retrieval', copyDistinct: [10, 10], filler: [0.05, 1], advanceAt: 0, lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
   expect(r.baseContext).toBe(presets.tiny.maxPositionEmbeddings);
   expect(r.byLength.map((b) => b.promptTokens)).toEqual([300]);
+  // the wrong answers are listed (at most 5), each one that differs from its key
+  const [at300] = r.byLength;
+  expect(at300.failures).toHaveLength(Math.min(5, Math.round((1 - at300.accuracy) * at300.trials)));
+  for (const f of at300.failures) expect(f.output).not.toBe(f.expected);
   const md = passkeyMarkdown(r);
   expect(md).toContain('loss on the repeat; lr 0.003; 0.02 min), then 7 updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr 0.001, about 256 tokens per update');
   expect(md).toContain(`${r.copySteps} updates of 3 repeated random strings (lib/data repeatedStringExamples, 4-12 characters of "0123456789" in 40 tokens`);
