@@ -77,14 +77,14 @@ export function repeatedStringExamples(options: RepeatedStringOptions): LabeledE
     const n = lo === hi ? lo : rng.intBetween(lo, hi);
     // the whole alphabet is drawn from directly, so strings are the same as before `distinct` existed
     let symbols = alphabet;
-    if (dHi < alphabet.length || dLo < alphabet.length) {
-      const k = dLo === dHi ? dLo : rng.intBetween(dLo, dHi);
-      const pool = alphabet.split('');
-      for (let i = 0; i < k; i++) {
+    if (dLo < alphabet.length) {
+      const symbolCount = dLo === dHi ? dLo : rng.intBetween(dLo, dHi);
+      const pool = alphabet.split(''); // a partial Fisher-Yates shuffle picks symbolCount of them
+      for (let i = 0; i < symbolCount; i++) {
         const j = i + rng.int(pool.length - i);
         [pool[i], pool[j]] = [pool[j], pool[i]];
       }
-      symbols = pool.slice(0, k).join('');
+      symbols = pool.slice(0, symbolCount).join('');
     }
     let s = '';
     for (let i = 0; i < n; i++) s += symbols[rng.int(symbols.length)];

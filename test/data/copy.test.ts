@@ -53,7 +53,6 @@ describe('repeatedStringExamples', () => {
       const s = decode(inputIds.subarray(1, 13));
       const symbols = new Set(s);
       // 12 characters from k symbols: all k appear with overwhelming probability, never more than 4
-      expect(symbols.size).toBeGreaterThanOrEqual(1);
       expect(symbols.size).toBeLessThanOrEqual(4);
       counts.add(symbols.size);
       symbols.forEach((c) => used.add(c));
