@@ -238,6 +238,27 @@ export interface PasskeyTrainingOptions {
    * where the key can only be predicted by looking back at its first mention.
    */
   labels?: 'answer' | 'retrieval';
+  /**
+   * Share of examples, in [0, 1], whose key is drawn from only ceil(digits / 2) distinct digits, so
+   * it repeats digits (e.g. 5532, 4474): one previous digit does not say where the copy goes on.
+   * Default 0 (keys uniform, as in evaluation; the draws are then exactly as without the option).
+   */
+  repeatedDigitKeys?: number;
+}
+
+/** A key of `digits` digits drawn from ceil(digits / 2) distinct digits (no leading zero). */
+function keyWithRepeatedDigits(rng: Rng, digits: number): number {
+  const pool = '0123456789'.split('');
+  const distinct = Math.max(1, Math.ceil(digits / 2));
+  for (let i = 0; i < distinct; i++) {
+    const j = i + rng.int(pool.length - i);
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  const symbols = pool.slice(0, distinct);
+  const leading = symbols.filter((d) => d !== '0');
+  let key = leading.length > 0 ? leading[rng.int(leading.length)] : String(1 + rng.int(9));
+  for (let i = 1; i < digits; i++) key += symbols[rng.int(distinct)];
+  return Number(key);
 }
 
 /** Characters the task description line takes, with its "\n". */
@@ -271,7 +292,7 @@ export interface PasskeyExample extends LabeledExample {
  */
 export function passkeyTrainingExamples(options: PasskeyTrainingOptions): PasskeyExample[] {
   const where = 'passkeyTrainingExamples';
-  checkKnownKeys(where, options, ['seqLen', 'count', 'seed', 'start', 'keyDigits', 'filler', 'bos', 'taskDescription', 'labels']);
+  checkKnownKeys(where, options, ['seqLen', 'count', 'seed', 'start', 'keyDigits', 'filler', 'bos', 'taskDescription', 'labels', 'repeatedDigitKeys']);
   if (options === undefined) throw new Error(`${where}: pass { seqLen, count }`);
   const seqLen = checkPositiveInt(where, 'seqLen', options.seqLen);
   const count = checkPositiveInt(where, 'count', options.count);
@@ -282,6 +303,10 @@ export function passkeyTrainingExamples(options: PasskeyTrainingOptions): Passke
   const withTask = options.taskDescription === undefined ? true : checkBoolean(where, 'taskDescription', options.taskDescription);
   const labelMode = options.labels ?? 'answer';
   if (labelMode !== 'answer' && labelMode !== 'retrieval') throw new Error(`${where}: labels must be 'answer' or 'retrieval', got ${describe(labelMode)}`);
+  const repeatedShare = options.repeatedDigitKeys ?? 0;
+  if (!(typeof repeatedShare === 'number' && repeatedShare >= 0 && repeatedShare <= 1)) {
+    throw new Error(`${where}: repeatedDigitKeys must be a share in [0, 1] of examples whose key repeats digits, got ${describe(repeatedShare)}`);
+  }
   const taskChars = withTask ? 0 : TASK_LINE_CHARS;
   const filler = options.filler ?? 1;
   const [fLo, fHi] = typeof filler === 'number' ? [filler, filler] : Array.isArray(filler) && filler.length === 2 ? filler : [NaN, NaN];
@@ -304,7 +329,11 @@ export function passkeyTrainingExamples(options: PasskeyTrainingOptions): Passke
     const maxGarbage = Math.min(seqLen - fixedTokens(digits), PASSKEY_MAX_GARBAGE_CHARS);
     const fraction = fLo === fHi ? fLo : fLo + (fHi - fLo) * rng.next();
     const garbageChars = Math.max(1, Math.floor(fraction * maxGarbage));
-    const official = passkeyTrial(rng, { garbageChars, keyDigits: digits });
+    let official = passkeyTrial(rng, { garbageChars, keyDigits: digits });
+    if (repeatedShare > 0 && rng.next() < repeatedShare) {
+      const passKey = keyWithRepeatedDigits(rng, digits);
+      official = { ...official, passKey, answer: String(passKey), prompt: passkeyPrompt({ garbageChars, prefixChars: official.prefixChars, passKey }) };
+    }
     const trial = withTask ? official : { ...official, prompt: official.prompt.slice(taskChars) };
     const prompt = encode(trial.prompt, { bos });
     const answer = encode(passkeyCompletion(trial.answer), { eos: true });

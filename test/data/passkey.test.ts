@@ -220,6 +220,35 @@ describe('passkeyTrainingExamples (training mix)', () => {
     expect(() => passkeyTrainingExamples({ seqLen: 512, count: 1, taskDescription: 'no' as never })).toThrow('taskDescription');
   });
 
+  it('repeatedDigitKeys: that share of keys repeat digits, in both mentions and the labels; 0 draws exactly as without it', () => {
+    const distinctDigits = (k: string) => new Set(k.split('')).size;
+    const mixed = passkeyTrainingExamples({ seqLen: 400, count: 400, seed: 5, keyDigits: [3, 5], repeatedDigitKeys: 0.5, labels: 'retrieval' });
+    const plain = passkeyTrainingExamples({ seqLen: 400, count: 400, seed: 5, keyDigits: [3, 5] });
+    const fewDistinct = (es: typeof plain) => es.filter((e) => distinctDigits(e.trial.answer) <= Math.ceil(e.trial.answer.length / 2)).length / es.length;
+    // uniform keys: P(a 3-5 digit key has at most ceil(d / 2) distinct digits) = 0.18; the mix draws
+    // half the keys that way: 0.5 + 0.5 * 0.18 = 0.59 (400 examples: +-0.025)
+    expect(fewDistinct(plain)).toBeGreaterThan(0.1);
+    expect(fewDistinct(plain)).toBeLessThan(0.26);
+    expect(fewDistinct(mixed)).toBeGreaterThan(0.51);
+    expect(fewDistinct(mixed)).toBeLessThan(0.67);
+    for (const e of mixed) {
+      const { prompt, answer, passKey, garbageChars, prefixChars } = e.trial;
+      expect(answer).toBe(String(passKey));
+      expect(answer.length).toBeGreaterThanOrEqual(3);
+      expect(answer.length).toBeLessThanOrEqual(5);
+      expect(prompt).toBe(referencePrompt(garbageChars, prefixChars, passKey));
+      const labelled = Array.from(e.labels.keys()).filter((i) => e.labels[i] !== IGNORE_INDEX);
+      expect(decode(labelled.map((i) => e.labels[i]))).toBe(`${answer} ${answer}</s>`);
+    }
+    const all = passkeyTrainingExamples({ seqLen: 400, count: 40, seed: 5, repeatedDigitKeys: 1 });
+    expect(all.every((e) => distinctDigits(e.trial.answer) <= Math.ceil(e.trial.answer.length / 2))).toBe(true);
+    const zero = passkeyTrainingExamples({ seqLen: 400, count: 40, seed: 5, repeatedDigitKeys: 0 });
+    expect(zero.map((e) => Array.from(e.inputIds))).toEqual(plain.slice(0, 40).map((e) => Array.from(e.inputIds)));
+    expect(() => passkeyTrainingExamples({ seqLen: 400, count: 1, repeatedDigitKeys: 1.5 })).toThrow(
+      'passkeyTrainingExamples: repeatedDigitKeys must be a share in [0, 1] of examples whose key repeats digits, got 1.5',
+    );
+  });
+
   it('example i depends only on (seed, i): slices are reproducible for resuming', () => {
     const all = passkeyTrainingExamples({ seqLen: 400, count: 8, seed: 9 });
     const tail = passkeyTrainingExamples({ seqLen: 400, count: 3, seed: 9, start: 5 });

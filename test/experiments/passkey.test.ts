@@ -60,7 +60,7 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(lrs[4]).toBe(0); // its first update: HF warm-up starts at 0
   expect(lrs[5]).toBeGreaterThan(0);
   expect(lrs[5]).toBeLessThan(1e-3);
-  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'retrieval', copyDistinct: [10, 10], filler: [0.05, 1], advanceAt: 0, lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
+  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'retrieval', repeatedDigitKeys: 0, copyDistinct: [10, 10], filler: [0.05, 1], advanceAt: 0, lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
   expect(r.baseContext).toBe(presets.tiny.maxPositionEmbeddings);
   expect(r.byLength.map((b) => b.promptTokens)).toEqual([300]);
   // the wrong answers are listed (at most 5), each one that differs from its key
