@@ -122,7 +122,7 @@ export function passkeyMarkdown(r: PasskeyExperimentResult): string {
       `then ${r.steps} updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr ${s.curriculumLr}, about ${s.tokensPerUpdate} tokens per update, filler ${Math.round(100 * s.filler[0])}-${Math.round(100 * s.filler[1])}% of what fits, ` +
       `${Math.round(100 * s.review)}% of updates from an earlier stage; ${s.advanceAt > 0 ? `the next stage once ${Math.round(100 * s.advanceAt)}% of ${s.checkTrials} prompts filled to the stage's length are answered exactly` : `a fixed ${s.checkEvery} updates per stage`}): ` +
       `${passkeyStagesText(r)}; ` +
-      `keys of ${JSON.stringify(s.keyDigits)} digits, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'}. ` +
+      `keys of ${JSON.stringify(s.keyDigits)} digits${s.repeatedDigitKeys > 0 ? ` (${Math.round(100 * s.repeatedDigitKeys)}% of the training keys from ceil(digits / 2) distinct digits)` : ''}, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'}. ` +
       'Evaluation: the official prompt filled to each length, greedy decoding with the KV cache, exact match, our own seeded keys and depths.',
     '',
     'Paper (v3 Figure 4): LongLoRA Llama-2 7B fine-tuned to 32768 keeps retrieval up to 33-34k tokens; Llama-2 7B (4k context) fails beyond 4k even with PI extended; with the PI limit raised to 48k without further fine-tuning LongLoRA reaches 60-90% at 33-45k.',

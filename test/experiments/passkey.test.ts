@@ -76,6 +76,8 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(md).toContain("loss on the answer and the key's second mention.");
   expect(md).toContain('a fixed 2 updates per stage');
   expect(md).not.toContain('distinct per string');
+  expect(md).not.toContain('of the training keys from');
+  expect(passkeyMarkdown({ ...r, settings: { ...r.settings, repeatedDigitKeys: 0.5 } })).toContain('digits (50% of the training keys from ceil(digits / 2) distinct digits), loss on');
 }, 120_000);
 
 it('says when the curriculum did not reach the training length', async () => {
@@ -105,6 +107,7 @@ it('refuses bad phase lengths and stages', async () => {
   await expect(runPasskeyExperiment({ seqLen: 512, stages: [64, 512] })).rejects.toThrow(/>= 107/);
   await expect(runPasskeyExperiment({ advanceAt: 1.5 })).rejects.toThrow(/advanceAt = 1.5 must be in \[0, 1\]/);
   await expect(runPasskeyExperiment({ filler: [0, 1] })).rejects.toThrow(/filler must be a range \[min, max\] with 0 < min <= max <= 1/);
+  await expect(runPasskeyExperiment({ repeatedDigitKeys: -0.1 })).rejects.toThrow('repeatedDigitKeys must be a share in [0, 1] of training keys that repeat digits, got -0.1');
   await expect(runPasskeyExperiment({ filler: [0.8, 0.5] })).rejects.toThrow(/got \[0.8,0.5\]/);
   await expect(runPasskeyExperiment({ review: 1 })).rejects.toThrow(/review = 1 in \[0, 1\)/);
 });
