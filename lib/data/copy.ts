@@ -79,12 +79,7 @@ export function repeatedStringExamples(options: RepeatedStringOptions): LabeledE
     let symbols = alphabet;
     if (dLo < alphabet.length) {
       const symbolCount = dLo === dHi ? dLo : rng.intBetween(dLo, dHi);
-      const pool = alphabet.split(''); // a partial Fisher-Yates shuffle picks symbolCount of them
-      for (let i = 0; i < symbolCount; i++) {
-        const j = i + rng.int(pool.length - i);
-        [pool[i], pool[j]] = [pool[j], pool[i]];
-      }
-      symbols = pool.slice(0, symbolCount).join('');
+      symbols = rng.sample(alphabet.split(''), symbolCount).join('');
     }
     let s = '';
     for (let i = 0; i < n; i++) s += symbols[rng.int(symbols.length)];

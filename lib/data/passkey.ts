@@ -248,13 +248,8 @@ export interface PasskeyTrainingOptions {
 
 /** A key of `digits` digits drawn from ceil(digits / 2) distinct digits (no leading zero). */
 function keyWithRepeatedDigits(rng: Rng, digits: number): number {
-  const pool = '0123456789'.split('');
   const distinct = Math.max(1, Math.ceil(digits / 2));
-  for (let i = 0; i < distinct; i++) {
-    const j = i + rng.int(pool.length - i);
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  const symbols = pool.slice(0, distinct);
+  const symbols = rng.sample('0123456789'.split(''), distinct);
   const leading = symbols.filter((d) => d !== '0');
   let key = leading.length > 0 ? leading[rng.int(leading.length)] : String(1 + rng.int(9));
   for (let i = 1; i < digits; i++) key += symbols[rng.int(distinct)];

@@ -105,6 +105,17 @@ export class Rng {
     return items[this.int(items.length)];
   }
 
+  /** `k` distinct elements of `items`, in random order (a partial Fisher-Yates shuffle from the front; `items` is not changed). */
+  sample<T>(items: readonly T[], k: number): T[] {
+    if (!Number.isInteger(k) || k < 0 || k > items.length) throw new Error(`Rng.sample: k must be an integer from 0 to ${items.length} (the number of items), got ${describe(k)}`);
+    const pool = items.slice();
+    for (let i = 0; i < k; i++) {
+      const j = i + this.int(pool.length - i);
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    return pool.slice(0, k);
+  }
+
   /** Shuffles `items` in place (Fisher-Yates, from the end) and returns it. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

@@ -57,6 +57,25 @@ describe('Rng (mulberry32)', () => {
     expect(new Rng(5).shuffle(Array.from({ length: 100 }, (_, i) => i))).toEqual(p);
   });
 
+  it('sample(items, k) returns k distinct items, leaves items alone, and reaches every item', () => {
+    const items = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const rng = new Rng(3);
+    const seen = new Set<string>();
+    for (let t = 0; t < 200; t++) {
+      const got = rng.sample(items, 3);
+      expect(got).toHaveLength(3);
+      expect(new Set(got).size).toBe(3);
+      for (const x of got) expect(items).toContain(x);
+      got.forEach((x) => seen.add(x));
+    }
+    expect(seen.size).toBe(items.length);
+    expect(items).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(new Rng(3).sample(items, 6).sort()).toEqual(items);
+    expect(new Rng(3).sample(items, 0)).toEqual([]);
+    expect(new Rng(9).sample(items, 4)).toEqual(new Rng(9).sample(items, 4));
+    expect(() => new Rng(1).sample(items, 7)).toThrow('Rng.sample: k must be an integer from 0 to 6 (the number of items), got 7');
+  });
+
   it('deriveSeed is deterministic and separates nearby inputs', () => {
     expect(deriveSeed(1, 2, 3)).toBe(deriveSeed(1, 2, 3));
     const seeds = new Set<number>();
