@@ -20,11 +20,11 @@
  * context extension.
  */
 import { tf } from '../backend';
-import { LlamaForCausalLM, KVCache, extendContext, presets } from '../model';
+import { LlamaForCausalLM, KVCache, extendContext, makeConfig, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { BatchSource, TrainBatch, StepInfo } from '../train/trainer';
-import { passkeyTrainingExamples, passkeyPromptLength, passkeyExampleMinTokens, repeatedStringExamples, collateExamples, Rng } from '../data';
+import { PAD, passkeyTrainingExamples, passkeyPromptLength, passkeyExampleMinTokens, repeatedStringExamples, collateExamples, Rng } from '../data';
 import type { KeyDigits, LabeledExample } from '../data';
 import { evaluatePasskey } from '../eval/passkey';
 import { teacherForcedExactMatch } from '../eval/exact-match';
@@ -39,6 +39,16 @@ export interface PasskeyExperimentOptions {
    * 60% / 30% / 35% at 320 / 384 / 512, with the same wrong keys as at 512 (" 5532" -> " 532").
    */
   seqLen?: number;
+  /**
+   * How a training length past the model's context is reached (default 'linear'): linear position
+   * interpolation (RoPE scaled by ceil(seqLen / context), as LongLoRA extends), or 'none': the
+   * context raised to seqLen with RoPE unscaled. The model trains from scratch either way, so the
+   * weights are the same; only the rotary angles differ (interpolation halves them at 512 tokens).
+   * Halved angles tell neighbouring positions apart less sharply, and some wrong answers skip a
+   * digit (" 1039" -> " 139"), but unscaled RoPE did worse in a timed run otherwise alike: 60% at
+   * 512 tokens (85% at 256, 70% at 384) against 80% with interpolation.
+   */
+  positions?: 'linear' | 'none';
   /** Optimizer updates at most in the curriculum (default 100000: `minutes` decides). */
   steps?: number;
   /** Minutes of training in all, warm-up included (default 30). */
@@ -54,8 +64,9 @@ export interface PasskeyExperimentOptions {
    * the string (the first character 8%, was 100%). Strings with 0-16 filler characters before and
    * after them, which only a copy by content predicts, stayed at 35-48% after 300-500 updates (from
    * the start, with 36 letters and digits, or after 5 minutes of plain strings). So the curriculum
-   * learns the look-back by content itself; how much this phase still helps it has not been
-   * measured since the curriculum replaced training at the full length.
+   * learns the look-back by content itself, but starts it far sooner after this phase: with
+   * copyMinutes 0 the first stage's checks stayed at 0-13% exact for 350 updates (7 minutes), where
+   * after 10 minutes of strings they reached 46% at update 125.
    */
   copyMinutes?: number;
   /** Tokens per repeated-string example (default 40). */
@@ -88,8 +99,18 @@ export interface PasskeyExperimentOptions {
    * short for the official prompt drops its task line (the short episodes).
    */
   stages?: number[];
-  /** Tokens per update in the curriculum: a stage of length L trains on round(tokensPerUpdate / L) prompts (default 2048). */
+  /** Tokens per update in the curriculum: a stage of length L trains on round(tokensPerUpdate / L) prompts (default 2048; see `lengthBins`). */
   tokensPerUpdate?: number;
+  /**
+   * Bins of the `filler` range (default 4): each update draws its prompts from one bin, padded to
+   * the longest of them, round(tokensPerUpdate / that length) prompts, so a short prompt costs the
+   * compute of a short one. 1: every prompt padded to the stage's length (the earlier design).
+   * With filler in [0.05, 1] at 512 tokens, padding fell from 24.5% of the tokens to 5.5% and an
+   * update holds 5.0 prompts instead of 4 (at 192: 22% to 6%, 11 to 13.2). In a timed run
+   * otherwise like the one before it (75% at 512 tokens, which it reached at 20.9 minutes), the
+   * training length was reached at 16.9 minutes and 80% of its prompts were answered.
+   */
+  lengthBins?: number;
   /**
    * Move to the next stage when this share of `checkTrials` prompts filled to the stage's length is
    * answered exactly (teacher-forced; default 0.45). 0 makes a fixed schedule: `checkEvery` updates per stage.
@@ -107,7 +128,13 @@ export interface PasskeyExperimentOptions {
    * uniformly from this range (default [0.05, 1]).
    */
   filler?: [number, number];
-  /** Share of updates drawn from an earlier stage, uniformly, so shorter distances are not forgotten (default 0.3). */
+  /**
+   * Share of updates drawn from an earlier stage, uniformly, so shorter distances are not forgotten
+   * (default 0.5). The wrong answers are the same keys at 256 tokens as at 512, so the copy, not the
+   * distance, is what is left to learn, and the short prompts teach it at the least compute. Two
+   * timed runs otherwise alike: 80% at 512 tokens with 0.5 and with 0.3; the greedy checks during the
+   * decay 70-85% with 0.5 (the last five 85%), 55-85% with 0.3; 100% and 85% at 256 tokens.
+   */
   review?: number;
   /** Learning rate of the repeated strings (AdamW (0.9, 0.95), 30 warm-up steps, then constant; default 3e-3). */
   lr?: number;
@@ -190,6 +217,8 @@ export interface PasskeyExperimentResult {
   settings: Required<Omit<PasskeyExperimentOptions, 'config' | 'log' | 'onStep' | 'evalLengths'>> & { evalLengths: number[]; model: string };
   /** The model's own context (a longer training length extends it by linear position interpolation before any training). */
   baseContext: number;
+  /** The trained model's context and RoPE scaling (null: unscaled), as `positions` made them. */
+  trainedContext: { maxPositionEmbeddings: number; ropeScaling: LlamaConfig['ropeScaling'] };
   /** Updates on repeated strings. */
   copySteps: number;
   /** Updates in the curriculum, all stages together. */
@@ -250,18 +279,39 @@ class RepeatedStringBatches implements BatchSource {
   }
 }
 
+/** The example without its trailing padding (a passkey example is PAD after its EOS). */
+function trimPadding(example: LabeledExample): LabeledExample {
+  let end = example.inputIds.length;
+  while (end > 1 && example.inputIds[end - 1] === PAD) end--;
+  return { inputIds: example.inputIds.subarray(0, end), labels: example.labels.subarray(0, end) };
+}
+
+/** A stage of the curriculum as the batches see it: prompts of up to `length` tokens with filler in a given range. */
+export interface CurriculumStageSource {
+  length: number;
+  /** Tokens a prompt of this stage takes besides its filler (longest key). */
+  fixedTokens: number;
+  make: (start: number, count: number, filler: [number, number]) => LabeledExample[];
+}
+
 /**
  * Curriculum batches: each update one stage's prompts, of the current stage or (with probability
- * `review`) of an earlier one; round(tokensPerUpdate / length) prompts, numbered across the stream.
+ * `review`) of an earlier one, numbered across the stream. With `lengthBins` > 1 the filler range
+ * is cut into that many equal bins, one bin per update; its prompts are padded only to the
+ * longest of them and number round(tokensPerUpdate / the bin's longest length), so short prompts
+ * do not cost the compute of long ones. With 1 bin every prompt is padded to the stage's length
+ * and an update has round(tokensPerUpdate / length) of them.
  */
-class CurriculumBatches implements BatchSource {
+export class CurriculumBatches implements BatchSource {
   stage = 0;
   private next_ = 0;
   private readonly rng: Rng;
   constructor(
-    private readonly stages: ReadonlyArray<{ length: number; make: (start: number, count: number) => LabeledExample[] }>,
+    private readonly stages: ReadonlyArray<CurriculumStageSource>,
     private readonly tokensPerUpdate: number,
     private readonly review: number,
+    private readonly filler: [number, number],
+    private readonly lengthBins: number,
     seed: number,
   ) {
     this.rng = new Rng(seed);
@@ -269,11 +319,21 @@ class CurriculumBatches implements BatchSource {
 
   next(): TrainBatch {
     const s = this.stage > 0 && this.rng.next() < this.review ? this.rng.int(this.stage) : this.stage;
-    const { length, make } = this.stages[s];
-    const count = Math.max(1, Math.round(this.tokensPerUpdate / length));
-    const examples = make(this.next_, count);
+    const { length, fixedTokens, make } = this.stages[s];
+    if (this.lengthBins === 1) {
+      const count = Math.max(1, Math.round(this.tokensPerUpdate / length));
+      const examples = make(this.next_, count, this.filler);
+      this.next_ += count;
+      return collateExamples(examples, { padTo: length });
+    }
+    const [lo, hi] = this.filler;
+    const bin = this.rng.int(this.lengthBins);
+    const range: [number, number] = [lo + ((hi - lo) * bin) / this.lengthBins, lo + ((hi - lo) * (bin + 1)) / this.lengthBins];
+    const longest = Math.min(length, Math.ceil(fixedTokens + range[1] * (length - fixedTokens)));
+    const count = Math.max(1, Math.round(this.tokensPerUpdate / longest));
+    const examples = make(this.next_, count, range).map(trimPadding);
     this.next_ += count;
-    return collateExamples(examples, { padTo: length });
+    return collateExamples(examples);
   }
 
   state(): unknown {
@@ -335,6 +395,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
   const {
     config = presets.small,
     seqLen = 512,
+    positions = 'linear',
     steps = 100000,
     minutes = 30,
     copyMinutes = 10,
@@ -344,10 +405,11 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     copyChars = [4, 12] as [number, number],
     copyDistinct = [copyAlphabet.length, copyAlphabet.length] as [number, number],
     tokensPerUpdate = 2048,
+    lengthBins = 4,
     advanceAt = 0.45,
     checkEvery = 25,
     checkTrials = 24,
-    review = 0.3,
+    review = 0.5,
     filler = [0.05, 1] as [number, number],
     lr = 3e-3,
     curriculumLr = 1e-3,
@@ -378,25 +440,33 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
   if (!(advanceAt >= 0 && advanceAt <= 1) || !(review >= 0 && review < 1) || !(Number.isInteger(checkEvery) && checkEvery >= 1) || !(Number.isInteger(tokensPerUpdate) && tokensPerUpdate >= 1)) {
     throw new Error(`runPasskeyExperiment: advanceAt = ${advanceAt} must be in [0, 1], review = ${review} in [0, 1), checkEvery = ${checkEvery} and tokensPerUpdate = ${tokensPerUpdate} positive integers`);
   }
+  if (!(Number.isInteger(lengthBins) && lengthBins >= 1)) {
+    throw new Error(`runPasskeyExperiment: lengthBins must be a positive integer (1 pads every prompt to its stage's length), got ${JSON.stringify(lengthBins)}`);
+  }
   if (!(typeof repeatedDigitKeys === 'number' && repeatedDigitKeys >= 0 && repeatedDigitKeys <= 1)) {
     throw new Error(`runPasskeyExperiment: repeatedDigitKeys must be a share in [0, 1] of training keys that repeat digits, got ${JSON.stringify(repeatedDigitKeys)}`);
   }
   if (!(Array.isArray(filler) && filler.length === 2 && filler[0] > 0 && filler[0] <= filler[1] && filler[1] <= 1)) {
     throw new Error(`runPasskeyExperiment: filler must be a range [min, max] with 0 < min <= max <= 1 (fractions of the filler that fits), got ${JSON.stringify(filler)}`);
   }
+  if (positions !== 'linear' && positions !== 'none') {
+    throw new Error(`runPasskeyExperiment: positions must be 'linear' (position interpolation) or 'none' (context raised, RoPE unscaled), got ${JSON.stringify(positions)}`);
+  }
   const evalLengths = options.evalLengths ?? [0.5, 0.75, 1, 1.5, 2].map((f) => Math.round(f * seqLen));
   // a training length past the model's context is reached by linear position interpolation from
   // the start: extending between phases (after the look-back had formed at the original positions)
   // left the full-length prompts at 0-5% in 200 updates, the circuit's relative offsets all halved
-  const base = LlamaForCausalLM.create(config, { seed });
-  const model = seqLen > base.config.maxPositionEmbeddings ? extendContext(base, seqLen, 'linear') : base;
+  const longer = seqLen > config.maxPositionEmbeddings;
+  const base = LlamaForCausalLM.create(longer && positions === 'none' ? makeConfig(config, { maxPositionEmbeddings: seqLen }) : config, { seed });
+  const model = longer && positions === 'linear' ? extendContext(base, seqLen, 'linear') : base;
   const officialMin = officialPromptMinTokens(maxDigits);
   const stageSpecs = stageLengths.map((length) => {
     const taskDescription = length >= officialMin;
     return {
       length,
       taskDescription,
-      make: (start: number, count: number) => passkeyTrainingExamples({ seqLen: length, count, start, seed, keyDigits, filler, taskDescription, labels: loss, repeatedDigitKeys }),
+      fixedTokens: passkeyExampleMinTokens(maxDigits, { taskDescription }) - 1,
+      make: (start: number, count: number, fillerRange: [number, number]) => passkeyTrainingExamples({ seqLen: length, count, start, seed, keyDigits, filler: fillerRange, taskDescription, labels: loss, repeatedDigitKeys }),
       check: passkeyTrainingExamples({ seqLen: length, count: checkTrials, seed: seed + 1000 + length, keyDigits, filler: 1, taskDescription }),
     };
   });
@@ -427,7 +497,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
       trainer.dispose();
       trainer = null;
     }
-    const batches = new CurriculumBatches(stageSpecs, tokensPerUpdate, review, seed + 3);
+    const batches = new CurriculumBatches(stageSpecs, tokensPerUpdate, review, filler, lengthBins, seed + 3);
     trainer = phaseTrainer(model, batches, curriculumLr);
     const enter = (i: number) => {
       stages.push({ length: stageSpecs[i].length, taskLine: stageSpecs[i].taskDescription, fromUpdate: done, fromMinutes: minutesSince(), checks: [] });
@@ -473,10 +543,11 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     });
     return {
       settings: {
-        seqLen, steps, minutes, copyMinutes, copySeqLen, copyBatchSize, copyAlphabet, copyChars, copyDistinct, stages: stageLengths, tokensPerUpdate, advanceAt, checkEvery, checkTrials, review, filler,
+        seqLen, positions, steps, minutes, copyMinutes, copySeqLen, copyBatchSize, copyAlphabet, copyChars, copyDistinct, stages: stageLengths, tokensPerUpdate, lengthBins, advanceAt, checkEvery, checkTrials, review, filler,
         lr, curriculumLr, finalDecay, seed, keyDigits, repeatedDigitKeys, loss, evalEvery, stopAt, trials, evalLengths, model: `${config === presets.small ? 'presets.small' : 'custom'} (${tf.getBackend()})`,
       },
-      baseContext: base.config.maxPositionEmbeddings,
+      baseContext: config.maxPositionEmbeddings,
+      trainedContext: { maxPositionEmbeddings: model.config.maxPositionEmbeddings, ropeScaling: model.config.ropeScaling },
       copySteps,
       steps: done,
       stages,

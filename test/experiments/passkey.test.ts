@@ -8,7 +8,8 @@ import { ready } from '../../lib/backend';
 import { presets } from '../../lib/model';
 import { runPasskeyExperiment, passkeyCurriculum, officialPromptMinTokens } from '../../lib/experiments';
 import { passkeyMarkdown } from '../../lib/experiments/report';
-import { passkeyTrainingExamples } from '../../lib/data';
+import { passkeyTrainingExamples, passkeyExampleMinTokens, PAD, IGNORE_INDEX } from '../../lib/data';
+import { CurriculumBatches } from '../../lib/experiments/passkey';
 
 beforeAll(async () => {
   await ready();
@@ -28,6 +29,7 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
     copyChars: [4, 12],
     stages: [128, 192, 300],
     tokensPerUpdate: 256,
+    lengthBins: 1, // every prompt padded to its stage's length (the bins are tested below)
     advanceAt: 0, // a fixed schedule: checkEvery updates per stage
     checkEvery: 2,
     checkTrials: 2,
@@ -62,6 +64,7 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(lrs[5]).toBeLessThan(1e-3);
   expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'retrieval', repeatedDigitKeys: 0, copyDistinct: [10, 10], filler: [0.05, 1], advanceAt: 0, lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
   expect(r.baseContext).toBe(presets.tiny.maxPositionEmbeddings);
+  expect(r.trainedContext).toEqual({ maxPositionEmbeddings: 128, ropeScaling: { type: 'linear', factor: 3 } });
   expect(r.byLength.map((b) => b.promptTokens)).toEqual([300]);
   // the wrong answers are listed (at most 5), each one that differs from its key
   const [at300] = r.byLength;
@@ -71,6 +74,9 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(md).toContain('loss on the repeat; lr 0.003; 0.02 min), then 7 updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr 0.001, about 256 tokens per update');
   expect(md).toContain(`${r.copySteps} updates of 3 repeated random strings (lib/data repeatedStringExamples, 4-12 characters of "0123456789" in 40 tokens`);
   expect(md).toContain('then 7 updates of a length curriculum of passkey prompts');
+  expect(md).toContain('filler 5-100% of what fits, padded to the stage length, ');
+  expect(passkeyMarkdown({ ...r, settings: { ...r.settings, positions: 'none' } })).toMatch(/How: custom \(\w+\), its 128-token context raised to 300 \(RoPE unscaled\), trained from scratch/);
+  expect(passkeyMarkdown({ ...r, settings: { ...r.settings, lengthBins: 4 } })).toContain('filler 5-100% of what fits in 4 bins, one per update, padded to its longest prompt, ');
   expect(md).toMatch(/stages 128 \(no task line\) from update 0 \([\d.]+ min\), 192 \(no task line\) from update 2 \([\d.]+ min\), 300 from update 4 \([\d.]+ min\) \(there a fresh AdamW, lr decaying linearly to 0 over \d+ updates\); keys/);
   expect(md).toMatch(/How: custom \(\w+\), extended from its 128-token context to 300 by linear position interpolation before training, trained from scratch/);
   expect(md).toContain("loss on the answer and the key's second mention.");
@@ -82,14 +88,62 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
 
 it('says when the curriculum did not reach the training length', async () => {
   const r = await runPasskeyExperiment({
-    config: presets.tiny, seqLen: 300, minutes: 0.5, copyMinutes: 0, stages: [128, 300], tokensPerUpdate: 128,
+    config: presets.tiny, seqLen: 300, positions: 'none', minutes: 0.5, copyMinutes: 0, stages: [128, 300], tokensPerUpdate: 128,
     advanceAt: 1, checkEvery: 1, checkTrials: 1, steps: 2, evalLengths: [300], trials: 1,
   });
   expect(r.copySteps).toBe(0);
+  expect(r.trainedContext).toEqual({ maxPositionEmbeddings: 300, ropeScaling: null }); // positions: 'none'
   expect(r.stages.map((s) => s.length)).toEqual([128]);
   expect(r.stages[0].checks.map(([u]) => u)).toEqual([1, 2]);
   expect(passkeyMarkdown(r)).toContain('the training length 300 was not reached in the time');
 }, 120_000);
+
+it('length bins pad each update only to its longest prompt, keep every label, and fit tokensPerUpdate', () => {
+  const length = 512;
+  const fixedTokens = passkeyExampleMinTokens(5) - 1;
+  const make = (start: number, count: number, filler: [number, number]) => passkeyTrainingExamples({ seqLen: length, count, start, seed: 3, filler, labels: 'retrieval' });
+  const stages = [{ length, fixedTokens, make }];
+  const padded = new CurriculumBatches(stages, 2048, 0, [0.05, 1], 1, 9);
+  const binned = new CurriculumBatches(stages, 2048, 0, [0.05, 1], 4, 9);
+  const padShare = (b: { inputIds: Int32Array }) => b.inputIds.filter((t) => t === PAD).length / b.inputIds.length;
+  let paddedShare = 0;
+  let binnedShare = 0;
+  let prompts = 0;
+  const lengths = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    const p = padded.next();
+    expect([p.batchSize, p.seqLen]).toEqual([4, length]);
+    paddedShare += padShare(p) / 40;
+    const b = binned.next();
+    binnedShare += padShare(b) / 40;
+    prompts += b.batchSize;
+    lengths.add(b.seqLen);
+    expect(b.seqLen).toBeLessThanOrEqual(length);
+    // the batch is as long as its longest prompt: some row ends in a real token
+    const lastColumn = Array.from({ length: b.batchSize }, (_, r) => b.inputIds[r * b.seqLen + b.seqLen - 1]);
+    expect(lastColumn.some((t) => t !== PAD)).toBe(true);
+    // about tokensPerUpdate tokens: round(2048 / the bin's longest length) prompts
+    expect(b.batchSize * b.seqLen).toBeLessThanOrEqual(2048 + b.seqLen / 2);
+    expect(b.batchSize * b.seqLen).toBeGreaterThan(2048 * 0.75);
+    // every prompt keeps its labels: the answer and the key's second mention, 2 x digits + 2 (" " and EOS)
+    for (let r = 0; r < b.batchSize; r++) {
+      const row = b.inputIds.subarray(r * b.seqLen, (r + 1) * b.seqLen);
+      const labelled = b.labels!.subarray(r * b.seqLen, (r + 1) * b.seqLen).filter((l) => l !== IGNORE_INDEX).length;
+      const text = String.fromCharCode(...Array.from(row).filter((t) => t < 256));
+      const key = /The pass key is (\d+)\./.exec(text)![1];
+      expect(labelled).toBe(2 * key.length + 2);
+    }
+  }
+  expect(lengths.size).toBeGreaterThan(3);
+  expect(prompts).toBeGreaterThan(1.2 * 40 * 4); // more prompts for the same compute
+  expect(paddedShare).toBeGreaterThan(0.15);
+  expect(binnedShare).toBeLessThan(paddedShare / 3);
+  // the stream resumes where it stood
+  const state = binned.state();
+  const a = binned.next();
+  binned.restore(state);
+  expect(binned.next()).toEqual(a);
+});
 
 it('builds the default curriculum and knows where the task line fits', () => {
   expect(passkeyCurriculum(512)).toEqual([128, 192, 256, 320, 384, 448, 512]);
@@ -110,4 +164,6 @@ it('refuses bad phase lengths and stages', async () => {
   await expect(runPasskeyExperiment({ repeatedDigitKeys: -0.1 })).rejects.toThrow('repeatedDigitKeys must be a share in [0, 1] of training keys that repeat digits, got -0.1');
   await expect(runPasskeyExperiment({ filler: [0.8, 0.5] })).rejects.toThrow(/got \[0.8,0.5\]/);
   await expect(runPasskeyExperiment({ review: 1 })).rejects.toThrow(/review = 1 in \[0, 1\)/);
+  await expect(runPasskeyExperiment({ positions: 'ntk' as 'none' })).rejects.toThrow(`runPasskeyExperiment: positions must be 'linear' (position interpolation) or 'none' (context raised, RoPE unscaled), got "ntk"`);
+  await expect(runPasskeyExperiment({ lengthBins: 0 })).rejects.toThrow('runPasskeyExperiment: lengthBins must be a positive integer (1 pads every prompt to its stage\'s length), got 0');
 });
