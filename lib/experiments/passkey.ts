@@ -13,8 +13,8 @@
  * pilot, characters of repeats 20-490 tokens apart were predicted 18% right after 25 updates on
  * them, 39% after 125), and going from short episodes straight to official prompts at the full
  * length (this experiment's earlier design) left the answer there at 0% after 30 minutes; the
- * stages lengthen the distance at the rate the model learns it. What still fails (about a quarter of
- * the keys at 512 tokens) is continuing the copy through a repeated digit (see `copyDistinct`),
+ * stages lengthen the distance at the rate the model learns it. What still fails (a fifth to a quarter
+ * of the keys at 512 tokens) is continuing the copy through a repeated digit (see `copyDistinct`),
  * not the distance. The point is what LongLoRA measures
  * with it: how retrieval holds up at and beyond the trained context, and how it extends with
  * context extension.
@@ -33,8 +33,8 @@ export interface PasskeyExperimentOptions {
   /** The model to train from scratch (default presets.small). */
   config?: LlamaConfig;
   /**
-   * Training length in tokens, the curriculum's last stage; the model is extended to it with linear
-   * position interpolation when needed (default 512). Trained at presets.small's own 256 tokens
+   * Training length in tokens, the curriculum's last stage; past the model's context it is reached as
+   * `positions` says (default 512). Trained at presets.small's own 256 tokens
    * (stages 128, 192, 256; 642 updates of decay there), one timed run answered 85% at 256 and
    * 60% / 30% / 35% at 320 / 384 / 512, with the same wrong keys as at 512 (" 5532" -> " 532").
    */
@@ -215,7 +215,7 @@ export interface PasskeyLengthAccuracy {
 
 export interface PasskeyExperimentResult {
   settings: Required<Omit<PasskeyExperimentOptions, 'config' | 'log' | 'onStep' | 'evalLengths'>> & { evalLengths: number[]; model: string };
-  /** The model's own context (a longer training length extends it by linear position interpolation before any training). */
+  /** The model's own context (a longer training length is reached before any training, as `positions` says). */
   baseContext: number;
   /** The trained model's context and RoPE scaling (null: unscaled), as `positions` made them. */
   trainedContext: { maxPositionEmbeddings: number; ropeScaling: LlamaConfig['ropeScaling'] };
