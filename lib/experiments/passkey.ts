@@ -136,6 +136,15 @@ export interface PasskeyExperimentOptions {
    * decay 70-85% with 0.5 (the last five 85%), 55-85% with 0.3; 100% and 85% at 256 tokens.
    */
   review?: number;
+  /**
+   * Filler range of the prompts at the training length, once there (default `filler`). The
+   * evaluation fills its prompts to the training length, which with `filler` only a quarter of the
+   * last stage's updates come near. [0.75, 1] with `finalReview` 0.3, in a timed run otherwise
+   * like the defaults: 80% at 512 tokens, as without (greedy checks there 75-85%), and 80% at 256.
+   */
+  finalFiller?: [number, number];
+  /** Share of updates from an earlier stage once at the training length (default `review`). */
+  finalReview?: number;
   /** Learning rate of the repeated strings (AdamW (0.9, 0.95), 30 warm-up steps, then constant; default 3e-3). */
   lr?: number;
   /**
@@ -313,20 +322,25 @@ export class CurriculumBatches implements BatchSource {
     private readonly filler: [number, number],
     private readonly lengthBins: number,
     seed: number,
+    /** Once at the last stage: its filler range and review share (default: `filler` and `review`). */
+    private readonly atLast: { filler?: [number, number]; review?: number } = {},
   ) {
     this.rng = new Rng(seed);
   }
 
   next(): TrainBatch {
-    const s = this.stage > 0 && this.rng.next() < this.review ? this.rng.int(this.stage) : this.stage;
+    const atLast = this.stage === this.stages.length - 1;
+    const review = atLast ? (this.atLast.review ?? this.review) : this.review;
+    const s = this.stage > 0 && this.rng.next() < review ? this.rng.int(this.stage) : this.stage;
+    const filler = atLast && s === this.stage ? (this.atLast.filler ?? this.filler) : this.filler;
     const { length, fixedTokens, make } = this.stages[s];
     if (this.lengthBins === 1) {
       const count = Math.max(1, Math.round(this.tokensPerUpdate / length));
-      const examples = make(this.next_, count, this.filler);
+      const examples = make(this.next_, count, filler);
       this.next_ += count;
       return collateExamples(examples, { padTo: length });
     }
-    const [lo, hi] = this.filler;
+    const [lo, hi] = filler;
     const bin = this.rng.int(this.lengthBins);
     const range: [number, number] = [lo + ((hi - lo) * bin) / this.lengthBins, lo + ((hi - lo) * (bin + 1)) / this.lengthBins];
     const longest = Math.min(length, Math.ceil(fixedTokens + range[1] * (length - fixedTokens)));
@@ -411,6 +425,8 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     checkTrials = 24,
     review = 0.5,
     filler = [0.05, 1] as [number, number],
+    finalFiller = filler,
+    finalReview = review,
     lr = 3e-3,
     curriculumLr = 1e-3,
     finalDecay = true,
@@ -446,8 +462,13 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
   if (!(typeof repeatedDigitKeys === 'number' && repeatedDigitKeys >= 0 && repeatedDigitKeys <= 1)) {
     throw new Error(`runPasskeyExperiment: repeatedDigitKeys must be a share in [0, 1] of training keys that repeat digits, got ${JSON.stringify(repeatedDigitKeys)}`);
   }
-  if (!(Array.isArray(filler) && filler.length === 2 && filler[0] > 0 && filler[0] <= filler[1] && filler[1] <= 1)) {
-    throw new Error(`runPasskeyExperiment: filler must be a range [min, max] with 0 < min <= max <= 1 (fractions of the filler that fits), got ${JSON.stringify(filler)}`);
+  for (const [name, range] of [['filler', filler], ['finalFiller', finalFiller]] as const) {
+    if (!(Array.isArray(range) && range.length === 2 && range[0] > 0 && range[0] <= range[1] && range[1] <= 1)) {
+      throw new Error(`runPasskeyExperiment: ${name} must be a range [min, max] with 0 < min <= max <= 1 (fractions of the filler that fits), got ${JSON.stringify(range)}`);
+    }
+  }
+  if (!(finalReview >= 0 && finalReview < 1)) {
+    throw new Error(`runPasskeyExperiment: finalReview = ${finalReview} must be in [0, 1) (the share of updates from an earlier stage once at the training length)`);
   }
   if (positions !== 'linear' && positions !== 'none') {
     throw new Error(`runPasskeyExperiment: positions must be 'linear' (position interpolation) or 'none' (context raised, RoPE unscaled), got ${JSON.stringify(positions)}`);
@@ -497,7 +518,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
       trainer.dispose();
       trainer = null;
     }
-    const batches = new CurriculumBatches(stageSpecs, tokensPerUpdate, review, filler, lengthBins, seed + 3);
+    const batches = new CurriculumBatches(stageSpecs, tokensPerUpdate, review, filler, lengthBins, seed + 3, { filler: finalFiller, review: finalReview });
     trainer = phaseTrainer(model, batches, curriculumLr);
     const enter = (i: number) => {
       stages.push({ length: stageSpecs[i].length, taskLine: stageSpecs[i].taskDescription, fromUpdate: done, fromMinutes: minutesSince(), checks: [] });
@@ -543,7 +564,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     });
     return {
       settings: {
-        seqLen, positions, steps, minutes, copyMinutes, copySeqLen, copyBatchSize, copyAlphabet, copyChars, copyDistinct, stages: stageLengths, tokensPerUpdate, lengthBins, advanceAt, checkEvery, checkTrials, review, filler,
+        seqLen, positions, steps, minutes, copyMinutes, copySeqLen, copyBatchSize, copyAlphabet, copyChars, copyDistinct, stages: stageLengths, tokensPerUpdate, lengthBins, advanceAt, checkEvery, checkTrials, review, filler, finalFiller, finalReview,
         lr, curriculumLr, finalDecay, seed, keyDigits, repeatedDigitKeys, loss, evalEvery, stopAt, trials, evalLengths, model: `${config === presets.small ? 'presets.small' : 'custom'} (${tf.getBackend()})`,
       },
       baseContext: config.maxPositionEmbeddings,

@@ -34,6 +34,7 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
     checkEvery: 2,
     checkTrials: 2,
     review: 0,
+    finalFiller: [0.75, 1],
     steps: 7,
     evalEvery: 3,
     evalLengths: [300],
@@ -62,7 +63,7 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(lrs[4]).toBe(0); // its first update: HF warm-up starts at 0
   expect(lrs[5]).toBeGreaterThan(0);
   expect(lrs[5]).toBeLessThan(1e-3);
-  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'retrieval', repeatedDigitKeys: 0, copyDistinct: [10, 10], filler: [0.05, 1], advanceAt: 0, lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
+  expect(r.settings).toMatchObject({ copyMinutes: 0.02, copySeqLen: 40, stages: [128, 192, 300], loss: 'retrieval', repeatedDigitKeys: 0, copyDistinct: [10, 10], filler: [0.05, 1], finalFiller: [0.75, 1], finalReview: 0, advanceAt: 0, lr: 3e-3, curriculumLr: 1e-3, seqLen: 300 });
   expect(r.baseContext).toBe(presets.tiny.maxPositionEmbeddings);
   expect(r.trainedContext).toEqual({ maxPositionEmbeddings: 128, ropeScaling: { type: 'linear', factor: 3 } });
   expect(r.byLength.map((b) => b.promptTokens)).toEqual([300]);
@@ -81,6 +82,8 @@ it('runs the repeated-string phase, then the curriculum stage by stage, and repo
   expect(md).toMatch(/How: custom \(\w+\), extended from its 128-token context to 300 by linear position interpolation before training, trained from scratch/);
   expect(md).toContain("loss on the answer and the key's second mention.");
   expect(md).toContain('a fixed 2 updates per stage');
+  expect(md).toContain('0% of updates from an earlier stage (at the training length: filler 75-100%, 0% from an earlier stage); ');
+  expect(passkeyMarkdown({ ...r, settings: { ...r.settings, finalFiller: [0.05, 1] } })).toContain('0% of updates from an earlier stage; ');
   expect(md).not.toContain('distinct per string');
   expect(md).not.toContain('of the training keys from');
   expect(passkeyMarkdown({ ...r, settings: { ...r.settings, repeatedDigitKeys: 0.5 } })).toContain('digits (50% of the training keys from ceil(digits / 2) distinct digits), loss on');
@@ -145,6 +148,36 @@ it('length bins pad each update only to its longest prompt, keep every label, an
   expect(binned.next()).toEqual(a);
 });
 
+it('at the last stage, draws its prompts from finalFiller and reviews earlier stages at finalReview', () => {
+  const fixedTokens = passkeyExampleMinTokens(5) - 1;
+  const stage = (length: number) => ({
+    length,
+    fixedTokens,
+    make: (start: number, count: number, filler: [number, number]) => passkeyTrainingExamples({ seqLen: length, count, start, seed: 4, filler, labels: 'retrieval' }),
+  });
+  const batches = new CurriculumBatches([stage(384), stage(512)], 2048, 0.5, [0.05, 1], 4, 11, { filler: [0.75, 1], review: 0.2 });
+  const promptLengths = (b: { batchSize: number; seqLen: number; inputIds: Int32Array }) =>
+    Array.from({ length: b.batchSize }, (_, r) => b.inputIds.subarray(r * b.seqLen, (r + 1) * b.seqLen).filter((t) => t !== PAD).length);
+  // before the last stage: the curriculum's own range, short prompts included
+  const first = Array.from({ length: 20 }, () => promptLengths(batches.next())).flat();
+  expect(Math.min(...first)).toBeLessThan(fixedTokens + 0.3 * (384 - fixedTokens));
+  batches.stage = 1;
+  let reviews = 0;
+  const updates = 200;
+  for (let i = 0; i < updates; i++) {
+    const lengths = promptLengths(batches.next());
+    if (Math.max(...lengths) <= 384) {
+      reviews++;
+      continue;
+    }
+    // filled to 75-100% of what fits at 512 tokens (a 3-digit key is 2 x 2 tokens shorter than the longest)
+    for (const n of lengths) expect(n).toBeGreaterThanOrEqual(Math.floor(fixedTokens - 4 + 0.75 * (512 - fixedTokens)));
+  }
+  // review share 0.2 of 200 updates: 40 expected, sd 5.7 (a 512 prompt at under 384 tokens is outside finalFiller)
+  expect(reviews).toBeGreaterThan(20);
+  expect(reviews).toBeLessThan(60);
+});
+
 it('builds the default curriculum and knows where the task line fits', () => {
   expect(passkeyCurriculum(512)).toEqual([128, 192, 256, 320, 384, 448, 512]);
   expect(passkeyCurriculum(300)).toEqual([128, 192, 256, 300]);
@@ -164,6 +197,8 @@ it('refuses bad phase lengths and stages', async () => {
   await expect(runPasskeyExperiment({ repeatedDigitKeys: -0.1 })).rejects.toThrow('repeatedDigitKeys must be a share in [0, 1] of training keys that repeat digits, got -0.1');
   await expect(runPasskeyExperiment({ filler: [0.8, 0.5] })).rejects.toThrow(/got \[0.8,0.5\]/);
   await expect(runPasskeyExperiment({ review: 1 })).rejects.toThrow(/review = 1 in \[0, 1\)/);
+  await expect(runPasskeyExperiment({ finalFiller: [0.9, 0.5] })).rejects.toThrow('runPasskeyExperiment: finalFiller must be a range [min, max] with 0 < min <= max <= 1 (fractions of the filler that fits), got [0.9,0.5]');
+  await expect(runPasskeyExperiment({ finalReview: -0.5 })).rejects.toThrow('runPasskeyExperiment: finalReview = -0.5 must be in [0, 1) (the share of updates from an earlier stage once at the training length)');
   await expect(runPasskeyExperiment({ positions: 'ntk' as 'none' })).rejects.toThrow(`runPasskeyExperiment: positions must be 'linear' (position interpolation) or 'none' (context raised, RoPE unscaled), got "ntk"`);
   await expect(runPasskeyExperiment({ lengthBins: 0 })).rejects.toThrow('runPasskeyExperiment: lengthBins must be a positive integer (1 pads every prompt to its stage\'s length), got 0');
 });
