@@ -328,16 +328,16 @@ export class CurriculumBatches implements BatchSource {
     private readonly lengthBins: number,
     seed: number,
     /** Once at the last stage: its filler range and review share (default: `filler` and `review`). */
-    private readonly atLast: { filler?: [number, number]; review?: number } = {},
+    private readonly lastStage: { filler?: [number, number]; review?: number } = {},
   ) {
     this.rng = new Rng(seed);
   }
 
   next(): TrainBatch {
-    const atLast = this.stage === this.stages.length - 1;
-    const review = atLast ? (this.atLast.review ?? this.review) : this.review;
+    const onLast = this.stage === this.stages.length - 1;
+    const review = onLast ? (this.lastStage.review ?? this.review) : this.review;
     const s = this.stage > 0 && this.rng.next() < review ? this.rng.int(this.stage) : this.stage;
-    const filler = atLast && s === this.stage ? (this.atLast.filler ?? this.filler) : this.filler;
+    const filler = onLast && s === this.stage ? (this.lastStage.filler ?? this.filler) : this.filler;
     const { length, fixedTokens, make } = this.stages[s];
     if (this.lengthBins === 1) {
       const count = Math.max(1, Math.round(this.tokensPerUpdate / length));

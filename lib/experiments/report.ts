@@ -109,6 +109,7 @@ function passkeyStagesText(r: PasskeyExperimentResult): string {
 /** Passkey retrieval accuracy by length, with the paper's Figure 4 summary. */
 export function passkeyMarkdown(r: PasskeyExperimentResult): string {
   const s = r.settings;
+  const finalDiffers = s.finalReview !== s.review || s.finalFiller.some((f, i) => f !== s.filler[i]);
   const lines = [
     `| prompt tokens | accuracy (${s.trials} trials) | key depth [0, ⅓) / [⅓, ⅔) / [⅔, 1] | |`,
     '|---|---|---|---|',
@@ -120,7 +121,7 @@ export function passkeyMarkdown(r: PasskeyExperimentResult): string {
     `How: ${s.model}${s.seqLen <= r.baseContext ? '' : s.positions === 'none' ? `, its ${r.baseContext}-token context raised to ${s.seqLen} (RoPE unscaled),` : `, extended from its ${r.baseContext}-token context to ${s.seqLen} by linear position interpolation before training,`} trained from scratch for ${(r.trainSeconds / 60).toFixed(1)} min in two phases, AdamW (0.9, 0.95), constant learning rate after 30 warm-up steps in each: ` +
       `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, ${s.copyChars[0]}-${s.copyChars[1]} characters of ${JSON.stringify(s.copyAlphabet)}${s.copyDistinct[0] < s.copyAlphabet.length ? `, ${s.copyDistinct[0]}-${s.copyDistinct[1]} distinct per string,` : ''} in ${s.copySeqLen} tokens, loss on the repeat; lr ${s.lr}; ${s.copyMinutes} min), ` +
       `then ${r.steps} updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr ${s.curriculumLr}, about ${s.tokensPerUpdate} tokens per update, filler ${Math.round(100 * s.filler[0])}-${Math.round(100 * s.filler[1])}% of what fits${s.lengthBins > 1 ? ` in ${s.lengthBins} bins, one per update, padded to its longest prompt` : ', padded to the stage length'}, ` +
-      `${Math.round(100 * s.review)}% of updates from an earlier stage${s.finalFiller[0] !== s.filler[0] || s.finalFiller[1] !== s.filler[1] || s.finalReview !== s.review ? ` (at the training length: filler ${Math.round(100 * s.finalFiller[0])}-${Math.round(100 * s.finalFiller[1])}%, ${Math.round(100 * s.finalReview)}% from an earlier stage)` : ''}; ${s.advanceAt > 0 ? `the next stage once ${Math.round(100 * s.advanceAt)}% of ${s.checkTrials} prompts filled to the stage's length are answered exactly` : `a fixed ${s.checkEvery} updates per stage`}): ` +
+      `${Math.round(100 * s.review)}% of updates from an earlier stage${finalDiffers ? ` (at the training length: filler ${Math.round(100 * s.finalFiller[0])}-${Math.round(100 * s.finalFiller[1])}%, ${Math.round(100 * s.finalReview)}% from an earlier stage)` : ''}; ${s.advanceAt > 0 ? `the next stage once ${Math.round(100 * s.advanceAt)}% of ${s.checkTrials} prompts filled to the stage's length are answered exactly` : `a fixed ${s.checkEvery} updates per stage`}): ` +
       `${passkeyStagesText(r)}; ` +
       `keys of ${JSON.stringify(s.keyDigits)} digits${s.repeatedDigitKeys > 0 ? ` (${Math.round(100 * s.repeatedDigitKeys)}% of the training keys from ceil(digits / 2) distinct digits)` : ''}, loss on ${s.loss === 'retrieval' ? "the answer and the key's second mention" : 'the answer'}. ` +
       'Evaluation: the official prompt filled to each length, greedy decoding with the KV cache, exact match, our own seeded keys and depths.',
