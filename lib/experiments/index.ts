@@ -1,5 +1,5 @@
 /** Experiments in miniature: the runs behind the closing notes, notebooks and `npm run reproduce`. */
-export { runPasskeyExperiment, passkeyAccuracyAt, garbageForTokens, passkeyCurriculum, officialPromptMinTokens } from './passkey';
+export { runPasskeyExperiment, passkeyAccuracyAt, garbageForTokens, passkeyCurriculum, passkeyEvalLengths, officialPromptMinTokens } from './passkey';
 export type { PasskeyExperimentOptions, PasskeyExperimentResult, PasskeyLengthAccuracy } from './passkey';
 export { runContextExtension, TABLE1_VARIANTS } from './context-extension';
 export type { ContextExtensionOptions, ContextExtensionResult, ContextExtensionRow, FinetuneVariant } from './context-extension';

@@ -54,8 +54,9 @@ export interface PasskeyExperimentOptions {
   /**
    * Minutes of training in all, warm-up included (default 30). Twice the time does not lift the
    * plateau: with 60 (the rest default; 10 minutes of strings, 512 tokens reached at 17.4 minutes,
-   * 1623 updates there) the greedy checks at 512 stayed at 70-85% from minute 21 on, and the final
-   * table gave 85% at 512 (95% / 90% at 256 / 384), the same repeated-digit keys wrong.
+   * 1623 updates there) the greedy checks at 512 were 45-85% while the rate was high and 80-85% in
+   * the last 10 minutes, and the final table gave 85% at 512 (95% / 90% at 256 / 384), the same
+   * repeated-digit keys wrong.
    */
   minutes?: number;
   /**
@@ -192,7 +193,7 @@ export interface PasskeyExperimentOptions {
   /** Once at the last stage, evaluate (20 greedy trials at the training length) every this many updates; stop early at `stopAt` accuracy. */
   evalEvery?: number;
   stopAt?: number;
-  /** Prompt lengths (tokens) for the final accuracy-by-length table (default [0.5, 0.75, 1, 1.5, 2] x seqLen). */
+  /** Prompt lengths (tokens) for the final accuracy-by-length table (default {@link passkeyEvalLengths}: 0.5, 0.75, 1, 1.5, 2 x seqLen, those long enough for the official prompt). */
   evalLengths?: number[];
   /** Trials per length in the final table (default 20). */
   trials?: number;
@@ -256,6 +257,11 @@ export function garbageForTokens(tokens: number, keyDigits = 5): number {
 /** Tokens of the shortest official passkey prompt example (task line, 1 filler character) with keys of up to `maxDigits` digits. */
 export function officialPromptMinTokens(maxDigits: number): number {
   return passkeyExampleMinTokens(maxDigits);
+}
+
+/** The final table's default lengths: 0.5, 0.75, 1, 1.5 and 2 x seqLen, less those too short for the official prompt. */
+export function passkeyEvalLengths(seqLen: number): number[] {
+  return [0.5, 0.75, 1, 1.5, 2].map((f) => Math.round(f * seqLen)).filter((n) => garbageForTokens(n) >= 1);
 }
 
 /** The default curriculum up to `seqLen`: 128, 192, then every 64 tokens, ending at seqLen. */
@@ -478,7 +484,15 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
   if (positions !== 'linear' && positions !== 'none') {
     throw new Error(`runPasskeyExperiment: positions must be 'linear' (position interpolation) or 'none' (context raised, RoPE unscaled), got ${JSON.stringify(positions)}`);
   }
-  const evalLengths = options.evalLengths ?? [0.5, 0.75, 1, 1.5, 2].map((f) => Math.round(f * seqLen));
+  // the checks at the training length and the final table use the official prompt, refused below this
+  const shortestOfficial = officialPromptMinTokens(5);
+  if (garbageForTokens(seqLen) < 1) {
+    throw new Error(`runPasskeyExperiment: seqLen = ${seqLen} is too short for the official passkey prompt the model is evaluated on; use seqLen >= ${shortestOfficial}`);
+  }
+  const evalLengths = options.evalLengths ?? passkeyEvalLengths(seqLen);
+  if (!Array.isArray(evalLengths) || evalLengths.length === 0 || evalLengths.some((n) => !Number.isInteger(n) || garbageForTokens(n) < 1)) {
+    throw new Error(`runPasskeyExperiment: evalLengths must be integer prompt lengths >= ${shortestOfficial} (the official prompt with 1 filler character), got ${JSON.stringify(evalLengths)}`);
+  }
   // a training length past the model's context is reached by linear position interpolation from
   // the start: extending between phases (after the look-back had formed at the original positions)
   // left the full-length prompts at 0-5% in 200 updates, the circuit's relative offsets all halved

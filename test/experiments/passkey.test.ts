@@ -6,7 +6,7 @@
  */
 import { ready } from '../../lib/backend';
 import { presets } from '../../lib/model';
-import { runPasskeyExperiment, passkeyCurriculum, officialPromptMinTokens } from '../../lib/experiments';
+import { runPasskeyExperiment, passkeyCurriculum, passkeyEvalLengths, officialPromptMinTokens } from '../../lib/experiments';
 import { passkeyMarkdown } from '../../lib/experiments/report';
 import { passkeyTrainingExamples, passkeyExampleMinTokens, PAD, IGNORE_INDEX } from '../../lib/data';
 import { CurriculumBatches } from '../../lib/experiments/passkey';
@@ -182,6 +182,10 @@ it('builds the default curriculum and knows where the task line fits', () => {
   expect(passkeyCurriculum(512)).toEqual([128, 192, 256, 320, 384, 448, 512]);
   expect(passkeyCurriculum(300)).toEqual([128, 192, 256, 300]);
   const n = officialPromptMinTokens(5);
+  // the final table's lengths hold the official prompt: at 256 tokens 128 and 192 are left out
+  expect(passkeyEvalLengths(512)).toEqual([256, 384, 512, 768, 1024]);
+  expect(passkeyEvalLengths(256)).toEqual([256, 384, 512]);
+  expect(passkeyEvalLengths(n)).toEqual([n, Math.round(1.5 * n), 2 * n]);
   expect(() => passkeyTrainingExamples({ seqLen: n, count: 1, keyDigits: 5 })).not.toThrow();
   expect(() => passkeyTrainingExamples({ seqLen: n - 1, count: 1, keyDigits: 5 })).toThrow(/too small/);
 });
@@ -200,5 +204,7 @@ it('refuses bad phase lengths and stages', async () => {
   await expect(runPasskeyExperiment({ finalFiller: [0.9, 0.5] })).rejects.toThrow('runPasskeyExperiment: finalFiller must be a range [min, max] with 0 < min <= max <= 1 (fractions of the filler that fits), got [0.9,0.5]');
   await expect(runPasskeyExperiment({ finalReview: -0.5 })).rejects.toThrow('runPasskeyExperiment: finalReview = -0.5 must be in [0, 1) (the share of updates from an earlier stage once at the training length)');
   await expect(runPasskeyExperiment({ positions: 'ntk' as 'none' })).rejects.toThrow(`runPasskeyExperiment: positions must be 'linear' (position interpolation) or 'none' (context raised, RoPE unscaled), got "ntk"`);
+  await expect(runPasskeyExperiment({ seqLen: 256, evalLengths: [192, 256] })).rejects.toThrow(`runPasskeyExperiment: evalLengths must be integer prompt lengths >= ${officialPromptMinTokens(5)} (the official prompt with 1 filler character), got [192,256]`);
+  await expect(runPasskeyExperiment({ seqLen: 200, stages: [128, 200] })).rejects.toThrow(`runPasskeyExperiment: seqLen = 200 is too short for the official passkey prompt the model is evaluated on; use seqLen >= ${officialPromptMinTokens(5)}`);
   await expect(runPasskeyExperiment({ lengthBins: 0 })).rejects.toThrow('runPasskeyExperiment: lengthBins must be a positive integer (1 pads every prompt to its stage\'s length), got 0');
 });
