@@ -261,7 +261,12 @@ export function officialPromptMinTokens(maxDigits: number): number {
 
 /** The final table's default lengths: 0.5, 0.75, 1, 1.5 and 2 x seqLen, less those too short for the official prompt. */
 export function passkeyEvalLengths(seqLen: number): number[] {
-  return [0.5, 0.75, 1, 1.5, 2].map((f) => Math.round(f * seqLen)).filter((n) => garbageForTokens(n) >= 1);
+  return [0.5, 0.75, 1, 1.5, 2].map((f) => Math.round(f * seqLen)).filter(holdsOfficialPrompt);
+}
+
+/** Whether an evaluation prompt of `tokens` tokens holds the official prompt with at least 1 filler character (`garbageForTokens`, 5-digit keys). */
+function holdsOfficialPrompt(tokens: number): boolean {
+  return Number.isInteger(tokens) && garbageForTokens(tokens) >= 1;
 }
 
 /** The default curriculum up to `seqLen`: 128, 192, then every 64 tokens, ending at seqLen. */
@@ -486,11 +491,11 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
   }
   // the checks at the training length and the final table use the official prompt, refused below this
   const shortestOfficial = officialPromptMinTokens(5);
-  if (garbageForTokens(seqLen) < 1) {
+  if (!holdsOfficialPrompt(seqLen)) {
     throw new Error(`runPasskeyExperiment: seqLen = ${seqLen} is too short for the official passkey prompt the model is evaluated on; use seqLen >= ${shortestOfficial}`);
   }
   const evalLengths = options.evalLengths ?? passkeyEvalLengths(seqLen);
-  if (!Array.isArray(evalLengths) || evalLengths.length === 0 || evalLengths.some((n) => !Number.isInteger(n) || garbageForTokens(n) < 1)) {
+  if (!Array.isArray(evalLengths) || evalLengths.length === 0 || !evalLengths.every(holdsOfficialPrompt)) {
     throw new Error(`runPasskeyExperiment: evalLengths must be integer prompt lengths >= ${shortestOfficial} (the official prompt with 1 filler character), got ${JSON.stringify(evalLengths)}`);
   }
   // a training length past the model's context is reached by linear position interpolation from
