@@ -56,6 +56,40 @@ export async function expectNoLeakedTensors(fn: () => unknown | Promise<unknown>
   expect(tf.memory().numTensors).toBe(before);
 }
 
+/** Whether the native `tensorflow` backend's package resolves here (npm install sets it up on Linux x86_64). */
+export function nativeTensorflowInstalled(): boolean {
+  try {
+    require.resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The backends the numerics suites run on: `tensorflow` (the default where npm install could set
+ * it up) and `wasm` (what macOS and Windows users get). `LONGLORA_TEST_BACKENDS=wasm,cpu` overrides.
+ * Without tfjs-node the tensorflow runs are left out with a warning, except under CI=true, where
+ * they stay in (and fail, naming the missing package): CI must test the native backend.
+ */
+export function numericBackends(): BackendName[] {
+  const fromEnv = process.env.LONGLORA_TEST_BACKENDS;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv.split(',').map((s) => s.trim()) as BackendName[];
+  if (nativeTensorflowInstalled() || process.env.CI === 'true') return ['tensorflow', 'wasm'];
+  if (!warnedNoNative) {
+    warnedNoNative = true;
+    process.stderr.write('[test] @tensorflow/tfjs-node is not set up (npm run setup:tensorflow): numerics suites run on wasm only\n');
+  }
+  return ['wasm'];
+}
+let warnedNoNative = false;
+
+/** `numericBackends()` plus the pure-JS `cpu` backend, the reference the fast backends are held to. */
+export function numericBackendsAndCpu(): BackendName[] {
+  const list = numericBackends();
+  return list.includes('cpu') ? list : [...list, 'cpu'];
+}
+
 /** Activates `backend` before the tests of the enclosing describe block. */
 export function useBackend(backend: BackendName, threads?: number): void {
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /** Attention: dense causal (with blocks), S2-Attn (offset and roll), mask patterns, and `attend`. */
-export { causalAttention, repeatKv, causalMask, maskedSoftmaxAttention, checkAttentionShapes, attentionScoreBytes, setAttentionMemory, attentionMemory, clearMaskCache, MASK_VALUE } from './causal';
+export { causalAttention, defaultCausalBlockSize, repeatKv, causalMask, maskedSoftmaxAttention, checkAttentionShapes, attentionScoreBytes, setAttentionMemory, attentionMemory, clearMaskCache, MASK_VALUE } from './causal';
 export type { CausalAttentionOptions, AttentionMemory } from './causal';
 export { shiftedSparseAttention, s2ScoreCount, s2Segments, sftGroupSize } from './s2';
 export type { S2Options, S2Variant } from './s2';

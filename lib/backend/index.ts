@@ -2,7 +2,9 @@
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, Variable, NamedTensorMap } from './tf';
 export { ready, backendInfo, shutdownBackends, pickBackend, BACKEND_NAMES, DEFAULT_LOADERS } from './select';
-export type { BackendName, BackendInfo, ReadyOptions, BackendLoader } from './select';
+export type { BackendName, BackendInfo, ReadyOptions, BackendLoader, LoadedBackend } from './select';
+export { prepareNativeEnvironment } from './native';
+export type { NativeInfo } from './native';
 export { matmul, matmulNoGrad, matmulShape, transposeLast2 } from './matmul';
 export { assertFitsInMemory, backendMemoryLimit, formatBytes, WASM_HEAP_LIMIT_BYTES } from './memory';
 export { registerWasmKernelFixes, copyBox, transposeLastTwo } from './wasm-kernels';

@@ -1,19 +1,23 @@
 /**
  * Choosing and initialising the TensorFlow.js backend.
  *
- * Order when nothing is requested: `tensorflow-gpu` (`@tensorflow/tfjs-node-gpu`, CUDA 11.2 +
- * cuDNN 8.1), `tensorflow` (`@tensorflow/tfjs-node`), `wasm` (threaded SIMD, the default on machines
- * where the native packages cannot install), `cpu` (pure JS, a slow reference). The first that
- * loads wins. `LONGLORA_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu` or `ready({ backend })` asks for
- * one; a requested backend that fails to load is an error that says why (no silent fallback).
+ * Order when nothing is requested: `tensorflow-gpu` (`@tensorflow/tfjs-node-gpu`), `tensorflow`
+ * (`@tensorflow/tfjs-node` on libtensorflow from PyPI, set up by `npm install`: see
+ * scripts/setup-tensorflow.js), `wasm` (threaded SIMD: macOS, Windows, or where the native one could
+ * not be set up), `cpu` (pure JS, a slow reference). The first that loads wins: the fastest.
+ * `LONGLORA_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu` or `ready({ backend })` asks for one; a
+ * requested backend that fails to load is an error that says why (no silent fallback).
  * `LONGLORA_WASM_THREADS` (or `ready({ threads })`) sets the wasm thread count (default: all cores,
- * at most 8).
+ * at most 8). Native settings (oneDNN on, TF's logs quiet) are applied before libtensorflow loads:
+ * ./native.
  */
 import * as os from 'os';
 import { tf } from './tf';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { createThreadedWasmBackend, MAX_WASM_THREADS } from './wasm-threads';
 import { registerWasmKernelFixes } from './wasm-kernels';
+import { prepareNativeEnvironment, withNativeStderrDropped } from './native';
+import type { NativeInfo } from './native';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -25,6 +29,8 @@ export interface BackendInfo {
   threads: number;
   /** Why this backend runs: the request, or what the automatic choice skipped and why. */
   reason: string;
+  /** Native backends: libtensorflow's version and settings (oneDNN). */
+  native?: NativeInfo;
 }
 
 export interface ReadyOptions {
@@ -35,7 +41,15 @@ export interface ReadyOptions {
 }
 
 /** One way to bring a backend up: resolves with the tf backend name to activate, or throws why not. */
-export type BackendLoader = (threads: number) => Promise<{ tfName: string; threads: number; note?: string }>;
+export type BackendLoader = (threads: number) => Promise<LoadedBackend>;
+
+/** What a loader brings up: the tf backend to activate, its threads, a note for `reason`, native settings. */
+export interface LoadedBackend {
+  tfName: string;
+  threads: number;
+  note?: string;
+  native?: NativeInfo;
+}
 
 function checkName(name: string, source: string): BackendName {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
@@ -68,25 +82,28 @@ async function activate(tfName: string): Promise<void> {
   await tf.ready();
 }
 
-/* eslint-disable @typescript-eslint/no-var-requires */
-async function loadNative(pkg: string, wantGpu: boolean): Promise<{ tfName: string; threads: number; note?: string }> {
+async function loadNative(pkg: string, wantGpu: boolean, setUp: string): Promise<LoadedBackend> {
+  const settings = prepareNativeEnvironment();
   try {
-    require(pkg);
+    withNativeStderrDropped(() => require(pkg));
   } catch (e) {
-    throw new Error(`${pkg} is not installed or does not load (${message(e)})`);
+    throw new Error(`${pkg} is not installed or does not load (${message(e)}); ${setUp} (environment.md)`);
   }
   await activate('tensorflow');
-  const usingGpu = Boolean((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
+  const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } };
+  const usingGpu = Boolean(backend.isUsingGpuDevice);
   if (wantGpu && !usingGpu) {
     throw new Error(`${pkg} loaded but libtensorflow found no CUDA GPU (it needs CUDA 11.2 and cuDNN 8.1)`);
   }
-  return { tfName: 'tensorflow', threads: os.cpus().length };
+  const native: NativeInfo = { package: pkg, libtensorflow: backend.binding?.TF_Version ?? 'unknown', gpu: usingGpu, ...settings };
+  const note = `libtensorflow ${native.libtensorflow}, oneDNN ${native.onednn ? 'on' : 'off'} (${native.onednnSource === 'default' ? 'our default: faster training' : 'TF_ENABLE_ONEDNN_OPTS'})`;
+  return { tfName: 'tensorflow', threads: os.cpus().length, note, native };
 }
 
 let wasmRegisteredThreads: number | null = null;
 let wasmFallbackNote: string | undefined;
 
-async function loadWasm(threads: number): Promise<{ tfName: string; threads: number; note?: string }> {
+async function loadWasm(threads: number): Promise<LoadedBackend> {
   if (wasmRegisteredThreads !== threads) {
     // Replace the stock single-threaded 'wasm' factory with a threaded one under the same name, so
     // that every registered wasm kernel applies; fall back to the stock one if threads fail.
@@ -113,7 +130,7 @@ async function loadWasm(threads: number): Promise<{ tfName: string; threads: num
   return { tfName: 'wasm', threads: getThreadsCount(), note: wasmFallbackNote };
 }
 
-async function loadCpu(): Promise<{ tfName: string; threads: number }> {
+async function loadCpu(): Promise<LoadedBackend> {
   await activate('cpu');
   // The cpu backend greets Node users with a banner about tfjs-node on first use; we choose it
   // knowingly, so mark it as used.
@@ -123,8 +140,8 @@ async function loadCpu(): Promise<{ tfName: string; threads: number }> {
 
 /** The real loaders, in the automatic order. Tests pass stubs to `pickBackend` instead. */
 export const DEFAULT_LOADERS: Record<BackendName, BackendLoader> = {
-  'tensorflow-gpu': () => loadNative('@tensorflow/tfjs-node-gpu', true),
-  tensorflow: () => loadNative('@tensorflow/tfjs-node', false),
+  'tensorflow-gpu': () => loadNative('@tensorflow/tfjs-node-gpu', true, 'opt in with `npm run backend:gpu`'),
+  tensorflow: () => loadNative('@tensorflow/tfjs-node', false, 'set it up with `npm run setup:tensorflow`'),
   wasm: (threads) => loadWasm(threads),
   cpu: () => loadCpu(),
 };
@@ -143,7 +160,7 @@ export async function pickBackend(
     try {
       const got = await loaders[requested](threads);
       const reason = `requested by ${requestSource}` + (got.note ? `; ${got.note}` : '');
-      return { name: requested, threads: got.threads, reason, tfName: got.tfName };
+      return { name: requested, threads: got.threads, reason, tfName: got.tfName, ...(got.native ? { native: got.native } : {}) };
     } catch (e) {
       throw new Error(`backend '${requested}' was requested by ${requestSource} but failed to load: ${message(e)}`);
     }
@@ -154,7 +171,7 @@ export async function pickBackend(
       const got = await loaders[name](threads);
       const parts = [`automatic choice: first of ${BACKEND_NAMES.join(' > ')} that loads`, ...skipped];
       if (got.note) parts.push(got.note);
-      return { name, threads: got.threads, reason: parts.join('; '), tfName: got.tfName };
+      return { name, threads: got.threads, reason: parts.join('; '), tfName: got.tfName, ...(got.native ? { native: got.native } : {}) };
     } catch (e) {
       skipped.push(`${name} skipped: ${message(e)}`);
     }
@@ -190,7 +207,7 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendName> {
       (options.threads === undefined || current.name !== 'wasm' || current.threads === threads);
     if (sameAsCurrent && current !== null && tf.getBackend() !== undefined) return current.name;
     const picked = await pickBackend(DEFAULT_LOADERS, requested, threads, source);
-    current = { name: picked.name, threads: picked.threads, reason: picked.reason };
+    current = { name: picked.name, threads: picked.threads, reason: picked.reason, ...(picked.native ? { native: picked.native } : {}) };
     return picked.name;
   };
   const chained: Promise<BackendName> = (pending ?? Promise.resolve('cpu' as BackendName)).catch(() => 'cpu' as BackendName).then(run);
@@ -201,7 +218,7 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendName> {
 /** Which backend runs, with how many threads, and why. Throws before `ready()` has resolved. */
 export function backendInfo(): BackendInfo {
   if (current === null) throw new Error('backendInfo(): no backend yet; `await ready()` first');
-  return { ...current };
+  return { ...current, ...(current.native ? { native: { ...current.native } } : {}) };
 }
 
 /**

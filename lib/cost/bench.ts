@@ -10,7 +10,7 @@ import { execFile } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { tf, ready, backendInfo, matmul } from '../backend';
-import type { BackendName, Tensor4D } from '../backend';
+import type { BackendName, NativeInfo, Tensor4D } from '../backend';
 import { causalAttention, shiftedSparseAttention } from '../attention';
 import { benchTrainStep } from '../train/bench';
 import { maxTrainableSeqLen } from './max-length';
@@ -63,6 +63,8 @@ export interface MaxTrainableSeqLen {
 export interface BenchReport {
   backend: BackendName;
   threads: number;
+  /** Native backends: libtensorflow's version and oneDNN setting (null on wasm and cpu). */
+  native: NativeInfo | null;
   /** 2-D float32 matmul 1024x1024x1024 at `threads`, GFLOP/s (2 FLOPs per multiply-add). */
   matmulGflops: number;
   /** The same matmul at each thread count measured (wasm only; others run in child processes). */
@@ -111,7 +113,8 @@ function matmulGflopsInChild(threads: number): Promise<number> {
   });
 }
 
-interface Measured {
+/** A timed call: median ms and peak bytes, or the error that stopped it. */
+export interface Measured {
   ms: number | null;
   peakBytes: number | null;
   error: string | null;
@@ -152,6 +155,23 @@ async function measureAttentions(fns: Array<(q: Tensor4D, k: Tensor4D, v: Tensor
   } finally {
     tf.dispose([q, k, v, w]);
   }
+}
+
+/** One attention function under test: `[B, H, N, D]` q, k, v in, `[B, H, N, D]` out. */
+export type AttentionFn = (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D;
+
+/**
+ * Forward + backward of each named attention function on the same random `[1, heads, n, headDim]`
+ * inputs, timed in alternation: median ms, peak bytes, or the error that stopped it.
+ */
+export async function timeAttentionFunctions(
+  fns: Record<string, AttentionFn>,
+  n: number,
+  { heads = 8, headDim = 64, runs = 5 }: { heads?: number; headDim?: number; runs?: number } = {},
+): Promise<Record<string, Measured>> {
+  const names = Object.keys(fns);
+  const measured = await measureAttentions(names.map((k) => fns[k]), n, heads, headDim, runs);
+  return Object.fromEntries(names.map((k, i) => [k, measured[i]]));
 }
 
 /**
@@ -197,6 +217,7 @@ export async function runBench({ quick = false, log = () => undefined }: BenchOp
   return {
     backend: info.name,
     threads: info.threads,
+    native: info.native ?? null,
     matmulGflops,
     matmulGflopsByThreads: byThreads,
     attention,
@@ -266,7 +287,7 @@ function fmt(x: number | null, digits = 1): string {
 /** The report as Markdown tables (what `npm run bench` prints). */
 export function benchMarkdown(r: BenchReport): string {
   const lines = [
-    `## Benchmark (${r.quick ? 'quick' : 'full'}): ${r.backend}, ${r.threads} thread(s), ${r.machine.cpus} CPUs (${r.machine.cpuModel}), Node ${r.machine.node}`,
+    `## Benchmark (${r.quick ? 'quick' : 'full'}): ${r.backend}${r.native ? ` (libtensorflow ${r.native.libtensorflow}, oneDNN ${r.native.onednn ? 'on' : 'off'})` : ''}, ${r.threads} thread(s), ${r.machine.cpus} CPUs (${r.machine.cpuModel}), Node ${r.machine.node}`,
     '',
     '| matmul 1024³ | GFLOP/s |',
     '|---|---|',

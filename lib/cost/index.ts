@@ -1,8 +1,8 @@
 /** Cost: timing utilities and the benchmark harness (FLOPs and memory models join later). */
-export { timeIt } from './timing';
+export { timeIt, median } from './timing';
 export type { Timing, TimingOptions } from './timing';
-export { runBench, benchMarkdown, measureMatmulGflops, benchAttention, costByLengthFigure } from './bench';
-export type { BenchReport, BenchOptions, AttentionBenchEntry, TrainStepBenchEntry, MaxTrainableSeqLen } from './bench';
+export { runBench, benchMarkdown, measureMatmulGflops, benchAttention, timeAttentionFunctions, costByLengthFigure } from './bench';
+export type { BenchReport, BenchOptions, AttentionBenchEntry, TrainStepBenchEntry, MaxTrainableSeqLen, AttentionFn, Measured } from './bench';
 export { flopsBreakdown, trainingStepFlops } from './flops';
 export type { FlopsBreakdown, FlopsConfig, FlopsOptions } from './flops';
 export { measurePeakBytes } from './measure';

@@ -14,6 +14,7 @@ import { IGNORE_INDEX } from './examples';
 import { BOS, EOS, PAD, VOCAB_SIZE, byteLength, checkTokenIds } from './tokenizer';
 import { Rng, deriveSeed } from './rng';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from './options';
+import { isInt32Array } from '../util/typed-arrays';
 
 /** Options of {@link buildTokenStream}. */
 export interface TokenStreamOptions {
@@ -134,7 +135,7 @@ export class WindowBatcher {
   private orderEpoch = -1;
 
   constructor(tokens: Int32Array, options: WindowBatcherOptions) {
-    if (!(tokens instanceof Int32Array)) throw new Error(`WindowBatcher: tokens must be an Int32Array (see buildTokenStream), got ${describe(tokens)}`);
+    if (!isInt32Array(tokens)) throw new Error(`WindowBatcher: tokens must be an Int32Array (see buildTokenStream), got ${describe(tokens)}`);
     checkKnownKeys('WindowBatcher', options, ['seqLen', 'batchSize', 'seed', 'shuffle', 'dropLast']);
     if (options === undefined) throw new Error('WindowBatcher: options { seqLen, batchSize } are required');
     this.seqLen = checkPositiveInt('WindowBatcher', 'seqLen', options.seqLen);

@@ -7,6 +7,7 @@
  */
 import { PAD, VOCAB_SIZE, checkTokenIds } from './tokenizer';
 import { checkKnownKeys, checkPositiveInt, describe } from './options';
+import { isFloat64Array } from '../util/typed-arrays';
 
 /** A fitted bigram model. */
 export interface BigramModel {
@@ -76,7 +77,7 @@ export function bigramLogProb(model: BigramModel, prev: number, next: number): n
  */
 export function bigramLoss(model: BigramModel, tokens: ArrayLike<number>, options: BigramLossOptions = {}): number {
   checkKnownKeys('bigramLoss', options, ['rowLength']);
-  if (model === null || typeof model !== 'object' || !(model.counts instanceof Float64Array) || model.counts.length !== model.vocab * model.vocab) {
+  if (model === null || typeof model !== 'object' || !isFloat64Array(model.counts) || model.counts.length !== model.vocab * model.vocab) {
     throw new Error('bigramLoss: model must come from fitBigram');
   }
   const rowLength = options.rowLength === undefined ? Infinity : checkPositiveInt('bigramLoss', 'rowLength', options.rowLength);

@@ -6,6 +6,7 @@
  */
 import { PAD } from './tokenizer';
 import { checkKnownKeys, checkPositiveInt, describe } from './options';
+import { isInt32Array } from '../util/typed-arrays';
 
 /** Label value excluded from the loss (`IGNORE_INDEX` in the official scripts, PyTorch's default `ignore_index`). */
 export const IGNORE_INDEX = -100;
@@ -40,7 +41,7 @@ export function collateExamples(examples: readonly LabeledExample[], options: Co
     throw new Error(`collateExamples: examples must be a non-empty array, got ${describe(examples)}`);
   }
   examples.forEach((e, i) => {
-    if (!(e?.inputIds instanceof Int32Array) || !(e.labels instanceof Int32Array) || e.inputIds.length !== e.labels.length) {
+    if (!isInt32Array(e?.inputIds) || !isInt32Array(e.labels) || e.inputIds.length !== e.labels.length) {
       throw new Error(`collateExamples: example ${i} must have Int32Array inputIds and labels of equal length`);
     }
   });

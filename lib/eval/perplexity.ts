@@ -14,6 +14,7 @@
  */
 import { tf } from '../backend';
 import type { Tensor2D, Tensor3D } from '../backend';
+import { isInt32Array } from '../util/typed-arrays';
 
 /** What perplexity needs from a model (LlamaForCausalLM fits). */
 export interface CausalLM {
@@ -106,7 +107,7 @@ function checkOptions(numTokens: number, o: PerplexityOptions): void {
 
 /** Sliding-window perplexity of `model` on `tokens` at every length in `seqLens` (see the file comment). */
 export async function evaluatePerplexity(model: CausalLM, tokens: Int32Array, options: PerplexityOptions): Promise<PerplexityRow[]> {
-  if (!(tokens instanceof Int32Array) || tokens.length === 0) throw new Error('perplexity: tokens must be a non-empty Int32Array (e.g. encode(mobyDickText()))');
+  if (!isInt32Array(tokens) || tokens.length === 0) throw new Error('perplexity: tokens must be a non-empty Int32Array (e.g. encode(mobyDickText()))');
   checkOptions(tokens.length, options);
   const stride = options.stride ?? 256;
   const rows: PerplexityRow[] = [];

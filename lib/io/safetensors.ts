@@ -19,6 +19,7 @@ import type { Tensor } from '../backend';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './half';
 import { writeFileAtomic } from './atomic';
 import type { FileHandle } from 'fs/promises';
+import { isFloat32Array, isInt32Array, isUint8Array } from '../util/typed-arrays';
 
 /** Every dtype the safetensors format defines, in the reference crate's order (the writer sorts by it). */
 export const SAFETENSORS_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'] as const;
@@ -327,14 +328,14 @@ function encodeTensor(name: string, t: SafetensorsInput, dtype: WritableSafetens
     case 'F32':
     case 'F16':
     case 'BF16':
-      if (!(data instanceof Float32Array)) throw wrongType('float dtypes take Float32Array data');
+      if (!isFloat32Array(data)) throw wrongType('float dtypes take Float32Array data');
       if (dtype === 'F32') return littleEndianBytes(data, 4);
       return littleEndianBytes(dtype === 'F16' ? encodeF16(data) : encodeBf16(data), 2);
     case 'I32':
-      if (!(data instanceof Int32Array)) throw wrongType('I32 takes Int32Array data');
+      if (!isInt32Array(data)) throw wrongType('I32 takes Int32Array data');
       return littleEndianBytes(data, 4);
     case 'I64': {
-      if (!(data instanceof Int32Array)) throw wrongType('I64 takes Int32Array data');
+      if (!isInt32Array(data)) throw wrongType('I64 takes Int32Array data');
       const words = new Int32Array(2 * data.length);
       for (let i = 0; i < data.length; i++) {
         words[2 * i] = data[i];
@@ -343,7 +344,7 @@ function encodeTensor(name: string, t: SafetensorsInput, dtype: WritableSafetens
       return littleEndianBytes(words, 4);
     }
     case 'BOOL': {
-      if (!(data instanceof Uint8Array)) throw wrongType('BOOL takes Uint8Array data of 0/1');
+      if (!isUint8Array(data)) throw wrongType('BOOL takes Uint8Array data of 0/1');
       const bad = data.findIndex((b) => b > 1);
       if (bad >= 0) throw new Error(`serializeSafetensors: tensor ${JSON.stringify(name)} BOOL element ${bad} is ${data[bad]}; booleans must be 0 or 1`);
       return new Uint8Array(data);
@@ -354,8 +355,8 @@ function encodeTensor(name: string, t: SafetensorsInput, dtype: WritableSafetens
 }
 
 function defaultDtype(data: SafetensorsInput['data']): WritableSafetensorsDtype {
-  if (data instanceof Float32Array) return 'F32';
-  if (data instanceof Int32Array) return 'I32';
+  if (isFloat32Array(data)) return 'F32';
+  if (isInt32Array(data)) return 'I32';
   return 'BOOL';
 }
 
@@ -373,7 +374,7 @@ export function serializeSafetensors(tensors: Map<string, SafetensorsInput>, met
     if (!Array.isArray(t.shape) || !t.shape.every(isNonNegativeInteger)) {
       throw new Error(`serializeSafetensors: tensor ${JSON.stringify(name)} shape ${JSON.stringify(t.shape)} must be an array of non-negative integers`);
     }
-    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array || t.data instanceof Uint8Array)) {
+    if (!(isFloat32Array(t.data) || isInt32Array(t.data) || isUint8Array(t.data))) {
       throw new Error(`serializeSafetensors: tensor ${JSON.stringify(name)} data must be a Float32Array, Int32Array or Uint8Array`);
     }
     if (t.data.length !== numel(t.shape)) {

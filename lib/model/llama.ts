@@ -16,8 +16,7 @@
  */
 import { tf, matmul } from '../backend';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../backend';
-import * as os from 'os';
-import { assertFitsInMemory, formatBytes } from '../backend';
+import { assertFitsInMemory } from '../backend';
 import { attend } from '../attention';
 import {
   checkKnownKeys,
@@ -158,10 +157,6 @@ export class LlamaForCausalLM {
     const what = `LlamaForCausalLM.create: ${count.toLocaleString('en-US')} float32 parameters`;
     const fix = 'use a smaller config (the Llama-2 presets are for cost analysis)';
     assertFitsInMemory(4 * count, what, fix);
-    // Other backends have no heap cap of their own; refuse before the process runs out of memory.
-    if (4 * count > 0.8 * os.totalmem()) {
-      throw new Error(`${what} need ${formatBytes(4 * count)}, more than 80% of this machine's ${formatBytes(os.totalmem())} of memory; ${fix}`);
-    }
     const variables = new Map<string, Variable>();
     for (const [name, shape] of shapes) {
       const size = shape.reduce((p, d) => p * d, 1);

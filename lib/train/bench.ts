@@ -31,10 +31,11 @@ export interface TrainStepBenchOptions {
   /** Sequence lengths (default [256, 512, 1024]). */
   seqLens?: number[];
   /**
-   * `'full'` (dense causal) or `'s2'` (S2-Attn, G = N/4), or both (`['full', 's2']`: their steps
-   * alternate, for a ratio taken over the same minutes); default 'full'.
+   * `'full'` (dense causal), `'s2'` (S2-Attn, G = N/4, the official flash path's `'offset'`
+   * segments) or `'s2-roll'` (the paper's Algorithm 1, the official non-flash path), or several
+   * (`['full', 's2']`: their steps alternate, for a ratio taken over the same minutes); default 'full'.
    */
-  attention?: 'full' | 's2' | Array<'full' | 's2'>;
+  attention?: BenchAttention | BenchAttention[];
   /** Timed steps per length; the median is reported (default 3). */
   steps?: number;
   /** Untimed steps first (default 1). */
@@ -69,14 +70,16 @@ export function clearCachedConstants(): void {
   clearMaskCache();
 }
 
+/** The attentions a training step is benchmarked with. */
+export type BenchAttention = 'full' | 's2' | 's2-roll';
+const BENCH_ATTENTIONS: readonly BenchAttention[] = ['full', 's2', 's2-roll'];
+
 /** `config` able to run `seqLen` tokens with `attention` (position interpolation past its context). */
-export function benchConfig(config: LlamaConfig, seqLen: number, attention: 'full' | 's2'): LlamaConfig {
-  const spec: AttentionSpec = attention === 'full' ? { kind: 'full' } : { kind: 's2' };
+export function benchConfig(config: LlamaConfig, seqLen: number, attention: BenchAttention): LlamaConfig {
+  const spec: AttentionSpec = attention === 'full' ? { kind: 'full' } : { kind: 's2', variant: attention === 's2-roll' ? 'roll' : 'offset' };
   const factor = seqLen / config.maxPositionEmbeddings;
   return makeConfig(config, { attention: spec, ropeScaling: factor > 1 ? { type: 'linear', factor } : config.ropeScaling });
 }
-
-type BenchAttention = 'full' | 's2';
 
 /** A seeded model of `config` at `seqLen` with `attention`, and a trainer over synthetic tokens. */
 function benchTrainer(config: LlamaConfig, seqLen: number, attention: BenchAttention, steps: number): { trainer: Trainer; model: LlamaForCausalLM; dispose: () => void } {
@@ -113,8 +116,8 @@ export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promi
   if (unknown.length > 0) throw new Error(`benchTrainStep: unknown option(s) ${unknown.join(', ')}; options are ${known.join(', ')}`);
   const { config = presets.small, seqLens = [256, 512, 1024], attention = 'full', steps = 3, warmup = 1, log = () => undefined } = options;
   const kinds: BenchAttention[] = Array.isArray(attention) ? attention : [attention];
-  for (const kind of kinds) if (kind !== 'full' && kind !== 's2') throw new Error(`benchTrainStep: attention = '${String(kind)}' must be 'full' or 's2'`);
-  if (kinds.length === 0 || new Set(kinds).size !== kinds.length) throw new Error(`benchTrainStep: attention = [${kinds.join(', ')}] must name 'full' and/or 's2', each once`);
+  for (const kind of kinds) if (!BENCH_ATTENTIONS.includes(kind)) throw new Error(`benchTrainStep: attention = '${String(kind)}' must be one of ${BENCH_ATTENTIONS.join(', ')}`);
+  if (kinds.length === 0 || new Set(kinds).size !== kinds.length) throw new Error(`benchTrainStep: attention = [${kinds.join(', ')}] must name some of ${BENCH_ATTENTIONS.join(', ')}, each once`);
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`benchTrainStep: steps = ${steps} must be an integer >= 1`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`benchTrainStep: warmup = ${warmup} must be an integer >= 0`);
   const entries: TrainStepBenchEntry[] = [];
@@ -144,7 +147,7 @@ export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promi
       kinds.forEach((kind, j) => {
         const ms = median(times[j]);
         // 3 x forward FLOPs in the paper's convention; S2 counts N x G scores (G = N/4)
-        const stepFlops = trainingStepFlops(runs[j].model.config, seqLen, 1, { attention: kind });
+        const stepFlops = trainingStepFlops(runs[j].model.config, seqLen, 1, { attention: kind === 'full' ? 'full' : 's2' });
         const entry: TrainStepBenchEntry = {
           seqLen,
           attention: kind,

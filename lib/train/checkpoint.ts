@@ -16,6 +16,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { tf } from '../backend';
 import type { Tensor, Variable } from '../backend';
 import { readSafetensors, recoverInterruptedReplace, replaceDirectoryAtomic, writeSafetensors } from '../io';
 import { toHFConfig } from '../model';
@@ -106,17 +107,21 @@ export async function writeTrainerCheckpoint(dir: string, name: string, contents
   const target = path.join(dir, name);
   await fs.promises.mkdir(dir, { recursive: true });
   const optimizer = new Map<string, Tensor>();
-  for (const [param, s] of contents.optimizer.state(false).params) {
+  for (const [param, s] of contents.optimizer.state().params) {
     optimizer.set(`${param}.exp_avg`, s.expAvg);
     optimizer.set(`${param}.exp_avg_sq`, s.expAvgSq);
   }
   const state = { format: TRAINER_STATE_FORMAT, version: TRAINER_STATE_VERSION, ...contents.state };
-  await replaceDirectoryAtomic(target, async (tmp: string) => {
-    await writeSafetensors(path.join(tmp, 'model.safetensors'), contents.weights as Map<string, Tensor>, { metadata: { format: 'pt' } });
-    await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), optimizer, { metadata: { step: String(contents.state.step) } });
-    await fs.promises.writeFile(path.join(tmp, 'config.json'), JSON.stringify(configJson(contents.modelConfig), null, 2) + '\n');
-    await fs.promises.writeFile(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
-  });
+  try {
+    await replaceDirectoryAtomic(target, async (tmp: string) => {
+      await writeSafetensors(path.join(tmp, 'model.safetensors'), contents.weights as Map<string, Tensor>, { metadata: { format: 'pt' } });
+      await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), optimizer, { metadata: { step: String(contents.state.step) } });
+      await fs.promises.writeFile(path.join(tmp, 'config.json'), JSON.stringify(configJson(contents.modelConfig), null, 2) + '\n');
+      await fs.promises.writeFile(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+    });
+  } finally {
+    tf.dispose([...optimizer.values()]); // state() made copies
+  }
   return target;
 }
 

@@ -14,15 +14,26 @@ import type { Tensor } from '../backend';
 /** torch's guard against division by a zero norm. */
 export const CLIP_EPS = 1e-6;
 
-/** The global L2 norm of all `grads` together, a scalar tensor (rank 0). */
+/**
+ * The global L2 norm of all `grads` together, a scalar tensor (rank 0). torch takes the norm of the
+ * per-tensor norms; that is the same number, and one concatenated vector costs 4 ops instead of 3 per
+ * tensor (which dominates for many small tensors on the native backend).
+ */
 export function globalNorm(grads: Iterable<Tensor>): Tensor {
   const list = [...grads];
   if (list.length === 0) throw new Error('globalNorm: no gradients given; pass at least one tensor');
   return tf.tidy(() => {
-    // Per-tensor norms first, then the norm of the norms, as torch does.
-    const norms = list.map((g) => tf.sqrt(tf.sum(tf.square(g))));
-    return tf.sqrt(tf.sum(tf.square(tf.stack(norms))));
+    const flat = list.length === 1 ? tf.reshape(list[0], [-1]) : tf.concat(list.map((g) => tf.reshape(g, [-1])));
+    return tf.sqrt(tf.sum(tf.square(flat)));
   });
+}
+
+/** torch's clip coefficient min(1, maxNorm / (norm + 1e-6)) as a scalar tensor. */
+export function clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
+  if (!(Number.isFinite(maxNorm) && maxNorm > 0)) {
+    throw new Error(`clipGradNorm: maxNorm = ${maxNorm} must be a finite number > 0 (HF default 1.0); to skip clipping, do not call it`);
+  }
+  return tf.tidy(() => tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(norm, CLIP_EPS)), 1));
 }
 
 /** Result of `clipGradNorm`: new clipped gradients (the caller owns them) and the pre-clip norm. */
@@ -43,7 +54,7 @@ export function clipGradNorm(grads: Map<string, Tensor>, maxNorm: number): Clipp
     throw new Error(`clipGradNorm: maxNorm = ${maxNorm} must be a finite number > 0 (HF default 1.0); to skip clipping, do not call it`);
   }
   const norm = globalNorm(grads.values());
-  const coef = tf.tidy(() => tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(norm, CLIP_EPS)), 1));
+  const coef = clipCoefficient(norm, maxNorm);
   const clipped = new Map<string, Tensor>();
   for (const [name, g] of grads) clipped.set(name, tf.mul(g, coef));
   coef.dispose();

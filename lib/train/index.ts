@@ -1,9 +1,9 @@
 /** Training: AdamW, learning-rate schedules, gradient clipping and the trainer loop. */
-export { AdamW, ADAMW_DEFAULTS, resolveAdamWConfig } from './adamw';
+export { AdamW, ADAMW_DEFAULTS, GROUP_ELEMENTS, resolveAdamWConfig } from './adamw';
 export type { AdamWConfig, AdamWState, AdamWParamState } from './adamw';
 export { constantSchedule, constantWithWarmup, linearWithWarmup, cosineWithWarmup, makeSchedule, SCHEDULE_NAMES } from './schedule';
 export type { ScheduleName, LrLambda } from './schedule';
-export { clipGradNorm, globalNorm, CLIP_EPS } from './clip';
+export { clipGradNorm, clipCoefficient, globalNorm, CLIP_EPS } from './clip';
 export type { ClippedGrads } from './clip';
 export { Trainer, TrainingDivergedError } from './trainer';
 export type { TrainableModel, TrainBatch, BatchSource, StepRecord, StepInfo, TrainHooks, Divergence, TrainResult } from './trainer';
@@ -16,4 +16,5 @@ export type { LlamaShape, TrainStepMemoryInput } from './memory';
 export { checkpointName, listCheckpoints, latestCheckpoint, pruneCheckpoints, writeTrainerCheckpoint, readTrainerCheckpoint, TRAINER_STATE_FORMAT, TRAINER_STATE_VERSION } from './checkpoint';
 export type { TrainerState, LoadedCheckpoint, CheckpointContents } from './checkpoint';
 export { benchTrainStep, benchConfig } from './bench';
+export type { BenchAttention } from './bench';
 export type { TrainStepBenchOptions } from './bench';

@@ -62,7 +62,7 @@ export function activationBytes(config: LlamaConfig, batchSize: number, seqLen: 
 export interface TrainStepMemoryInput {
   /** Elements of the trainable parameters. */
   trainableElements: number;
-  /** Element count of the largest trainable parameter (AdamW's temporaries are per parameter). */
+  /** Element count of AdamW's largest update group (its temporaries are per group: `AdamW.largestGroupElements`). */
   largestTrainableElements: number;
   gradAccumSteps: number;
   clipping: boolean;

@@ -18,7 +18,7 @@
 import { tf } from '../backend';
 import type { Tensor, Tensor2D, Variable } from '../backend';
 import { AdamW } from './adamw';
-import { clipGradNorm, globalNorm } from './clip';
+import { clipCoefficient, globalNorm } from './clip';
 import { resolveTrainConfig } from './config';
 import type { TrainConfig, TrainOptions } from './config';
 import { makeSchedule } from './schedule';
@@ -28,6 +28,7 @@ import { activationBytes, assertTrainStepFits, llamaShapeOf, trainStepBytes } fr
 import type { LlamaConfig } from '../model/config';
 import { checkpointName, pruneCheckpoints, readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint';
 import type { TrainerState } from './checkpoint';
+import { isInt32Array } from '../util/typed-arrays';
 
 /** What the trainer needs from a model; `LlamaForCausalLM` is one. */
 export interface TrainableModel {
@@ -396,10 +397,10 @@ export class Trainer {
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && Number.isInteger(seqLen) && seqLen >= 2)) {
       throw new Error(`Trainer: the batch source gave batchSize ${batchSize}, seqLen ${seqLen}; need integers, batchSize >= 1 and seqLen >= 2`);
     }
-    if (!(batch.inputIds instanceof Int32Array) || batch.inputIds.length !== batchSize * seqLen) {
+    if (!isInt32Array(batch.inputIds) || batch.inputIds.length !== batchSize * seqLen) {
       throw new Error(`Trainer: batch inputIds must be an Int32Array of batchSize x seqLen = ${batchSize * seqLen} ids (got ${batch.inputIds?.length})`);
     }
-    if (batch.labels !== undefined && (!(batch.labels instanceof Int32Array) || batch.labels.length !== batchSize * seqLen)) {
+    if (batch.labels !== undefined && (!isInt32Array(batch.labels) || batch.labels.length !== batchSize * seqLen)) {
       throw new Error(`Trainer: batch labels must be an Int32Array of ${batchSize * seqLen} ids like inputIds`);
     }
     return {
@@ -415,7 +416,7 @@ export class Trainer {
     const lora = this.trainableNames.some((n) => /\.lora_[AB]\.weight$/.test(n));
     const bytes = trainStepBytes({
       trainableElements: this.varList.reduce((s, v) => s + v.size, 0),
-      largestTrainableElements: Math.max(...this.varList.map((v) => v.size)),
+      largestTrainableElements: this.optimizer.largestGroupElements,
       gradAccumSteps: this.config.gradAccumSteps,
       clipping: this.config.maxGradNorm !== null,
       optimizerAllocated: this.optimizer.hasState,
@@ -484,24 +485,18 @@ export class Trainer {
     for (const [name, g] of sumGrads) grads.set(name, k === 1 ? g : tf.div(g, k));
     if (k > 1) tf.dispose([sumLoss, ...sumGrads.values()]);
 
-    let update = grads;
-    let norm: Tensor;
-    if (this.config.maxGradNorm !== null) {
-      const clipped = clipGradNorm(grads, this.config.maxGradNorm);
-      update = clipped.grads;
-      norm = clipped.norm;
-    } else {
-      norm = globalNorm(grads.values());
-    }
+    // clipping as torch's clip_grad_norm_, applied inside the optimizer step as a gradient scale
+    const norm = globalNorm(grads.values());
+    const coef = this.config.maxGradNorm !== null ? clipCoefficient(norm, this.config.maxGradNorm) : undefined;
     const [lossValue, normValue] = await Promise.all([loss.data(), norm.data()]).then(([l, n]) => [l[0], n[0]]);
     tf.dispose([loss, norm]);
     const lr = this.lrAt(this.stepsDone);
     if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
-      tf.dispose([...grads.values(), ...(update !== grads ? update.values() : [])]);
+      tf.dispose([...grads.values(), ...(coef !== undefined ? [coef] : [])]);
       return { ok: false, divergence: this.divergence(this.stepsDone + 1, lossValue, normValue, 'the update was not applied') };
     }
-    this.optimizer.step(update, lr);
-    tf.dispose([...grads.values(), ...(update !== grads ? update.values() : [])]);
+    this.optimizer.step(grads, lr, coef);
+    tf.dispose([...grads.values(), ...(coef !== undefined ? [coef] : [])]);
     this.stepsDone += 1;
     const stepMs = performance.now() - t0;
     this.trainingMs += stepMs;
@@ -539,15 +534,14 @@ export class Trainer {
 
   private stateForCheckpoint(): TrainerState {
     const steps: Record<string, number> = {};
-    const optState = this.optimizer.state(false);
-    for (const [name, s] of optState.params) steps[name] = s.step;
+    for (const [name, step] of this.optimizer.stepCounts()) steps[name] = step;
     const { trainable, ...rest } = this.config;
     void trainable;
     return {
       step: this.stepsDone,
       config: rest,
       trainableNames: this.trainableNames,
-      optimizerConfig: optState.config,
+      optimizerConfig: { ...this.optimizer.config, betas: [...this.optimizer.config.betas] as [number, number] },
       optimizerSteps: steps,
       data: this.data.state(),
       elapsedMs: this.trainingMs,

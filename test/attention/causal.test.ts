@@ -4,13 +4,13 @@
  */
 import { tf, ready } from '../../lib/backend';
 import type { Tensor4D } from '../../lib/backend';
-import { causalAttention, setAttentionMemory, attentionMemory } from '../../lib/attention';
-import { expectTensorsClose, seededValues } from '../helpers';
+import { causalAttention, defaultCausalBlockSize, setAttentionMemory, attentionMemory } from '../../lib/attention';
+import { expectTensorsClose, seededValues, numericBackends } from '../helpers';
 import { denseAttention64, causalAllowed } from './official-reference';
 
-describe('causalAttention', () => {
+describe.each(numericBackends())('causalAttention on %s', (backend) => {
   beforeAll(async () => {
-    await ready({ backend: 'wasm' });
+    await ready({ backend });
   });
 
   function run(dims: { b: number; h: number; hkv: number; tq: number; tk: number; d: number }, blockSize?: number) {
@@ -87,10 +87,26 @@ describe('causalAttention', () => {
     });
   });
 
-  it('refuses a call that would not fit the wasm heap, and points to blockSize', () => {
-    const q = tf.zeros([1, 1, 20000, 1]) as Tensor4D;
-    expect(() => causalAttention(q, q, q)).toThrow(/causal attention over 20000 queries x 20000 keys.*pass \{ blockSize \}/);
+  it('refuses a call that would not fit the backend (wasm heap, machine memory), and points to blockSize', () => {
+    const q = tf.zeros([1, 1, 200000, 1]) as Tensor4D;
+    expect(() => causalAttention(q, q, q)).toThrow(/causal attention over 200000 queries x 200000 keys.*pass \{ blockSize \}/);
     q.dispose();
+  });
+
+  it('by default attends in query blocks from 1024 queries on (max(512, N/4)), equal to one whole block', () => {
+    expect([256, 1023, 1024, 2048, 4096].map((n) => defaultCausalBlockSize(n, n))).toEqual([256, 1023, 512, 512, 1024]);
+    expect(defaultCausalBlockSize(1, 2048)).toBe(1); // decoding with a cache: one block
+    const [b, h, n, d] = [1, 2, 1024, 8];
+    const [q, k, v, w] = [1, 2, 3, 4].map((s) => tf.tensor(seededValues(b * h * n * d, 40 + s), [b, h, n, d]) as Tensor4D);
+    const run = (blockSize?: number) =>
+      tf.tidy(() => {
+        const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(causalAttention(x as Tensor4D, y as Tensor4D, z as Tensor4D, { blockSize }), w));
+        return [causalAttention(q, k, v, { blockSize }).dataSync(), ...tf.grads(f)([q, k, v]).map((g) => g.dataSync())];
+      });
+    const [byDefault, whole] = [run(), run(n)];
+    expectTensorsClose(byDefault[0], whole[0], { atol: 2e-6, rtol: 0 });
+    for (let i = 1; i < 4; i++) expectTensorsClose(byDefault[i], whole[i], { atol: 1e-5, relativeToMax: true });
+    tf.dispose([q, k, v, w]);
   });
 
   it('rejects a bad blockSize and more queries than keys', () => {

@@ -7,7 +7,7 @@ import { tf, ready } from '../../lib/backend';
 import type { Tensor4D } from '../../lib/backend';
 import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask, attend, sftGroupSize, setAttentionMemory } from '../../lib/attention';
 import type { S2Variant } from '../../lib/attention';
-import { expectTensorsClose, seededValues } from '../helpers';
+import { expectTensorsClose, seededValues, numericBackendsAndCpu } from '../helpers';
 import { denseAttention64, officialOffsetSegments, officialRollGroups, officialSftSegments, causalAllowed } from './official-reference';
 
 interface Dims {
@@ -69,7 +69,7 @@ function expectAttentionClose(got: ReturnType<typeof ours>, ref: { out: ArrayLik
   for (const key of ['dq', 'dk', 'dv'] as const) expectTensorsClose(got[key], ref[key], { atol: 1e-4, relativeToMax: true });
 }
 
-describe.each(['wasm', 'cpu'] as const)('S2-Attn on %s', (backend) => {
+describe.each(numericBackendsAndCpu())('S2-Attn on %s', (backend) => {
   beforeAll(async () => {
     await ready({ backend });
   });

@@ -7,7 +7,7 @@ import { tf, ready, segmentMatmul, gatherSegments, segmentKernelsAvailable } fro
 import type { SegmentProduct } from '../../lib/backend';
 import { shiftedSparseAttention, setAttentionMemory } from '../../lib/attention';
 import type { Tensor4D } from '../../lib/backend';
-import { expectTensorsClose, seededValues } from '../helpers';
+import { expectTensorsClose, seededValues, numericBackendsAndCpu } from '../helpers';
 
 /** The products' result by float64 loops over the flat operands. */
 function referenceProducts(operands: Float32Array[], products: SegmentProduct[], size: number): Float64Array {
@@ -36,7 +36,7 @@ const PRODUCTS: SegmentProduct[] = [
   { a: 1, aOffset: 30, b: 1, bOffset: 1, outOffset: 54, m: 2, k: 2, n: 8 }, // 16 at [54, 70)
 ];
 
-describe.each(['wasm', 'cpu'] as const)('segment products and gathers on %s', (backend) => {
+describe.each(numericBackendsAndCpu())('segment products and gathers on %s', (backend) => {
   beforeAll(async () => {
     await ready({ backend });
   });

@@ -7,6 +7,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { nativeTensorflowInstalled } from '../helpers';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -20,7 +21,7 @@ it('npm run bench -- --quick writes the report contract', async () => {
     });
   });
   const r = JSON.parse(fs.readFileSync(out, 'utf8'));
-  expect(r.backend).toBe('wasm');
+  expect(r.backend).toBe(nativeTensorflowInstalled() || process.env.CI === 'true' ? 'tensorflow' : 'wasm'); // the default backend
   expect(r.threads).toBeGreaterThanOrEqual(1);
   expect(r.matmulGflops).toBeGreaterThan(0);
   expect(r.attention.map((a: { seqLen: number }) => a.seqLen)).toEqual([1024, 2048]);

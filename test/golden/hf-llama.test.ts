@@ -10,7 +10,7 @@ import { tf, ready } from '../../lib/backend';
 import type { Tensor2D } from '../../lib/backend';
 import { loadHFCheckpoint, readSafetensors } from '../../lib/io';
 import { LlamaForCausalLM, fromHFConfig } from '../../lib/model';
-import { expectTensorsClose } from '../helpers';
+import { expectTensorsClose, numericBackendsAndCpu } from '../helpers';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hf-tiny-llama');
 
@@ -23,7 +23,7 @@ async function loadModel(weightsDir: string, configDir = weightsDir): Promise<Ll
   return model;
 }
 
-describe.each(['wasm', 'cpu'] as const)('reproduces Hugging Face LlamaForCausalLM on %s', (backend) => {
+describe.each(numericBackendsAndCpu())('reproduces Hugging Face LlamaForCausalLM on %s', (backend) => {
   let expected: Map<string, tf.Tensor>;
   let ids: Tensor2D;
 

@@ -7,7 +7,7 @@ import type { Tensor2D, Variable } from '../../lib/backend';
 import { applyLora, LoraLinear, makeLoraConfig, isTrainable, trainableParameterCounts, selectTrainable, TRAINABLE_SETS } from '../../lib/lora';
 import type { AdaptableModel } from '../../lib/lora';
 import { presets } from '../../lib/model';
-import { expectTensorsClose, seededValues } from '../helpers';
+import { expectTensorsClose, seededValues, numericBackends } from '../helpers';
 
 const LLAMA2_7B = presets.llama2_7b;
 
@@ -33,9 +33,9 @@ function fakeModel(seed: number): AdaptableModel & { linear(name: string, x: Ten
   };
 }
 
-describe('LoRA (PEFT semantics)', () => {
+describe.each(numericBackends())('LoRA (PEFT semantics) on %s', (backend) => {
   beforeAll(async () => {
-    await ready({ backend: 'wasm' });
+    await ready({ backend });
   });
 
   it('initialises A Kaiming-uniform in ±1/sqrt(in) and B to zero, so the delta starts at 0', () => {

@@ -7,7 +7,7 @@ import { tf, ready } from '../../lib/backend';
 import type { Tensor, Tensor2D, Tensor3D } from '../../lib/backend';
 import { LlamaForCausalLM, KVCache, presets, makeConfig, LABEL_IGNORE_INDEX } from '../../lib/model';
 import type { LinearAdapter } from '../../lib/model';
-import { expectTensorsClose, expectNoLeakedTensors, seededValues } from '../helpers';
+import { expectTensorsClose, expectNoLeakedTensors, seededValues, numericBackendsAndCpu } from '../helpers';
 import { referenceLogits, referenceLoss, weightsOf } from './reference';
 
 const IDS = [
@@ -16,7 +16,7 @@ const IDS = [
 ];
 const ids2d = (rows: number[][]): Tensor2D => tf.tensor2d(rows, [rows.length, rows[0].length], 'int32');
 
-describe.each(['cpu', 'wasm'] as const)('LlamaForCausalLM on %s', (backend) => {
+describe.each(numericBackendsAndCpu())('LlamaForCausalLM on %s', (backend) => {
   let model: LlamaForCausalLM;
   beforeAll(async () => {
     await ready({ backend });

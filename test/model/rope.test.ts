@@ -8,7 +8,7 @@ import { tf, ready } from '../../lib/backend';
 import type { Tensor, Tensor2D, Tensor4D } from '../../lib/backend';
 import { applyRope, rotateHalf, ropeInverseFrequencies, ropeTables, ropeTableValues } from '../../lib/model';
 import type { RopeSettings, RopeScaling } from '../../lib/model';
-import { expectTensorsClose, expectNoLeakedTensors, seededValues } from '../helpers';
+import { expectTensorsClose, expectNoLeakedTensors, seededValues, numericBackendsAndCpu } from '../helpers';
 
 const plain = (headDim = 16, maxPositionEmbeddings = 128): RopeSettings => ({ headDim, ropeTheta: 10000, maxPositionEmbeddings, ropeScaling: null });
 const scaled = (ropeScaling: RopeScaling, headDim = 16, maxPositionEmbeddings = 128): RopeSettings => ({ ...plain(headDim, maxPositionEmbeddings), ropeScaling });
@@ -104,7 +104,7 @@ function ropeReference(x: Float32Array, shape: number[], offset: number, factor 
   return out;
 }
 
-describe.each(['cpu', 'wasm'] as const)('RoPE tensors on %s', (backend) => {
+describe.each(numericBackendsAndCpu())('RoPE tensors on %s', (backend) => {
   beforeAll(async () => {
     await ready({ backend });
   });

@@ -109,7 +109,8 @@ describe('project wiring', () => {
   it('has the npm scripts of the notebook platform', () => {
     const scripts = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
     expect(scripts).toMatchObject({
-      postprepare: 'node scripts/setup-jupyter.js',
+      postprepare: 'node scripts/setup-tensorflow.js && node scripts/setup-jupyter.js',
+      'setup:tensorflow': 'node scripts/setup-tensorflow.js',
       'setup:jupyter': 'node scripts/setup-jupyter.js',
       'kernel:install': 'node kernels/longlora-ts/install.js',
       start: 'node scripts/start-jupyter.js',

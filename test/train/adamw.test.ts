@@ -5,9 +5,9 @@
  */
 import { tf, ready } from '../../lib/backend';
 import type { Tensor, Variable } from '../../lib/backend';
-import { AdamW, ADAMW_DEFAULTS } from '../../lib/train';
+import { AdamW, ADAMW_DEFAULTS, GROUP_ELEMENTS } from '../../lib/train';
 import type { AdamWConfig } from '../../lib/train';
-import { expectTensorsClose, seededValues } from '../helpers';
+import { expectTensorsClose, seededValues, numericBackendsAndCpu } from '../helpers';
 
 /** torch.optim.AdamW for one parameter, float64 (amsgrad=False, maximize=False). */
 class TorchAdamWRef {
@@ -41,7 +41,7 @@ const CONFIGS: Array<Partial<AdamWConfig>> = [
   { lr: 5e-2, betas: [0.8, 0.99], eps: 1e-3, weightDecay: 0.1 }, // large eps and decay make both terms visible
 ];
 
-describe.each(['wasm', 'cpu'] as const)('AdamW on %s', (backend) => {
+describe.each(numericBackendsAndCpu())('AdamW on %s', (backend) => {
   beforeAll(async () => {
     await ready({ backend });
   });
@@ -137,8 +137,44 @@ describe.each(['wasm', 'cpu'] as const)('AdamW on %s', (backend) => {
     tf.dispose([w1, w2, w3]);
   });
 
+  it('updates parameters in groups of at most GROUP_ELEMENTS, with torch numerics, mixing grouped and one-by-one steps', () => {
+    // 3 parameters -> groups [big] and [mid, tiny]; a step without 'tiny' updates its group one by one,
+    // after which the group's steps differ and it stays on the one-by-one path
+    const config = { ...ADAMW_DEFAULTS, lr: 0.01, weightDecay: 0.1 } as AdamWConfig;
+    const shapes: Record<string, number[]> = { big: [GROUP_ELEMENTS - 1000], mid: [3000], tiny: [5] };
+    const vars = new Map<string, Variable>();
+    const refs = new Map<string, TorchAdamWRef>();
+    let seed = 1;
+    for (const [name, shape] of Object.entries(shapes)) {
+      const init = seededValues(shape[0], seed++);
+      vars.set(name, tf.variable(tf.tensor(init, shape)));
+      refs.set(name, new TorchAdamWRef(Float64Array.from(init), config));
+    }
+    const opt = new AdamW(vars, config);
+    expect(opt.largestGroupElements).toBe(GROUP_ELEMENTS - 1000);
+    const present = [['big', 'mid', 'tiny'], ['big', 'mid'], ['big', 'mid', 'tiny']];
+    present.forEach((names, step) => {
+      const grads = new Map<string, Tensor>();
+      for (const name of names) {
+        const g = seededValues(shapes[name][0], 100 + step * 3 + name.length);
+        grads.set(name, tf.tensor(g, shapes[name]));
+        refs.get(name)!.update(g, config.lr);
+      }
+      opt.step(grads);
+      tf.dispose([...grads.values()]);
+    });
+    for (const [name, v] of vars) expectTensorsClose(v, refs.get(name)!.p, { atol: 1e-6, rtol: 1e-5 });
+    const state = opt.state();
+    expect([...state.params].map(([n, s]) => [n, s.step])).toEqual([['big', 3], ['mid', 3], ['tiny', 2]]);
+    expectTensorsClose(state.params.get('tiny')!.expAvg, refs.get('tiny')!.m, { atol: 1e-7, rtol: 1e-5 });
+    tf.dispose([...state.params.values()].flatMap((x) => [x.expAvg, x.expAvgSq]));
+    opt.dispose();
+    tf.dispose([...vars.values()]);
+  });
+
   it('allocates its state once and leaks nothing per step', () => {
     const w = tf.variable(tf.ones([3, 3]));
+    const start = tf.memory().numTensors;
     const opt = new AdamW(new Map([['w', w]]));
     const g = tf.fill([3, 3], 0.1);
     opt.step(new Map([['w', g]]));
@@ -147,6 +183,7 @@ describe.each(['wasm', 'cpu'] as const)('AdamW on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
     opt.dispose();
     expect(tf.memory().numTensors).toBe(before - 2);
+    expect(tf.memory().numTensors).toBe(start + 1); // only g: nothing of the optimizer's is left
     tf.dispose([w, g]);
   });
 });

@@ -30,7 +30,7 @@ describe('benchTrainStep', () => {
     expect(lines[1]).toMatch(/^train step full seq 64: \d+ ms median of 1, \d+ tok\/s, [\d.]+ GFLOP\/s, peak \d+ MiB$/);
     expect(tf.memory().numTensors - before).toBeLessThanOrEqual(8); // only per-shape caches (masks, rope tables) remain
     await expect(benchTrainStep({ seqLens: [1] })).rejects.toThrow(/seqLen 1 must be an integer >= 2/);
-    await expect(benchTrainStep({ attention: 'sparse' as never })).rejects.toThrow(/attention = 'sparse' must be 'full' or 's2'/);
+    await expect(benchTrainStep({ attention: 'sparse' as never })).rejects.toThrow(/attention = 'sparse' must be one of full, s2, s2-roll/);
     await expect(benchTrainStep({ seqlens: [] } as never)).rejects.toThrow(/unknown option\(s\) seqlens/);
   });
 
@@ -44,7 +44,7 @@ describe('benchTrainStep', () => {
     expect(both[0].peakBytes).toBeGreaterThan(both[1].peakBytes);
     expect(both[3].achievedGflops * 1e9 * (64 / both[3].tokensPerSec)).toBeCloseTo(trainingStepFlops(benchConfig(presets.tiny, 64, 's2'), 64, 1, { attention: 's2' }), -3);
     expect(lines).toHaveLength(4);
-    await expect(benchTrainStep({ attention: ['s2', 's2'] })).rejects.toThrow(/must name 'full' and\/or 's2', each once/);
+    await expect(benchTrainStep({ attention: ['s2', 's2'] })).rejects.toThrow(/must name some of full, s2, s2-roll, each once/);
     await expect(benchTrainStep({ attention: [] })).rejects.toThrow(/each once/);
   });
 

@@ -33,7 +33,7 @@ it.each([
   const sizes = [...model.parameters.values()].map((p) => p.size);
   const estimate = trainStepBytes({
     trainableElements: sizes.reduce((x, y) => x + y, 0),
-    largestTrainableElements: Math.max(...sizes),
+    largestTrainableElements: trainer.optimizer.largestGroupElements,
     gradAccumSteps: 1,
     clipping: true,
     optimizerAllocated: true,

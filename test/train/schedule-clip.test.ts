@@ -5,7 +5,7 @@
 import { tf, ready } from '../../lib/backend';
 import type { Tensor } from '../../lib/backend';
 import { constantSchedule, constantWithWarmup, linearWithWarmup, cosineWithWarmup, makeSchedule, clipGradNorm, globalNorm } from '../../lib/train';
-import { expectTensorsClose } from '../helpers';
+import { expectTensorsClose, numericBackendsAndCpu } from '../helpers';
 
 describe('learning-rate schedules (HF get_*_schedule_with_warmup)', () => {
   it('constant_with_warmup: 0, 1/4, 2/4, 3/4 then 1 forever (first update at lr 0, as HF)', () => {
@@ -46,7 +46,7 @@ describe('learning-rate schedules (HF get_*_schedule_with_warmup)', () => {
   });
 });
 
-describe.each(['wasm', 'cpu'] as const)('clipGradNorm on %s (torch clip_grad_norm_)', (backend) => {
+describe.each(numericBackendsAndCpu())('clipGradNorm on %s (torch clip_grad_norm_)', (backend) => {
   beforeAll(async () => {
     await ready({ backend });
   });
