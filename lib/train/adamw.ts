@@ -57,11 +57,11 @@ export interface AdamWState {
  * Parameters are updated in groups: each group's m and v are one flat buffer, and its parameters'
  * gradients and values are concatenated for the update, so a step runs about ten element-wise ops
  * per group instead of ten per parameter (on the native backend each op has a fixed cost that small
- * tensors do not amortise: 48 tensors of presets.small took 50-70 ms per step one by one, ~15 ms in
- * one group). A group holds consecutive parameters up to GROUP_ELEMENTS in all (a larger parameter is
- * a group of its own), which bounds the temporaries of a step.
+ * tensors do not amortise). A group holds consecutive parameters up to GROUP_ELEMENTS (4 MiB of
+ * floats) in all; a larger parameter is a group of its own. That bounds a step's temporaries to a few
+ * group-sized buffers.
  */
-export const GROUP_ELEMENTS = 1 << 22;
+export const GROUP_ELEMENTS = 1 << 20;
 
 interface Group {
   names: string[];
@@ -178,11 +178,13 @@ export class AdamW {
     const { eps, weightDecay } = this.config;
     const stepSize = lr / (1 - beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
-    const decayed = weightDecay !== 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-    const m = tf.add(m0, tf.mul(tf.sub(g, m0), 1 - beta1)); // torch lerp_ for weight < 0.5
-    const v = tf.add(tf.mul(v0, beta2), tf.mul(tf.square(g), 1 - beta2));
-    const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-    return [tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)), m, v];
+    // each line its own tidy, so that at most a few buffers of the group's size are alive at once
+    const m = tf.tidy(() => tf.add(m0, tf.mul(tf.sub(g, m0), 1 - beta1))); // torch lerp_ for weight < 0.5
+    const v = tf.tidy(() => tf.add(tf.mul(v0, beta2), tf.mul(tf.square(g), 1 - beta2)));
+    const step = tf.tidy(() => tf.mul(tf.div(m, tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps)), stepSize));
+    const updated = tf.tidy(() => tf.sub(weightDecay !== 0 ? tf.mul(p, 1 - lr * weightDecay) : p, step));
+    step.dispose();
+    return [updated, m, v];
   }
 
   private ensureGroupState(group: Group): { m: Variable; v: Variable } {
@@ -203,8 +205,12 @@ export class AdamW {
       const [p, m, v] = this.update(flat(params), gradScale === undefined ? g : tf.mul(g, gradScale), mVar, vVar, t, lr);
       mVar.assign(m);
       vVar.assign(v);
-      const pieces = params.length === 1 ? [p] : tf.split(p, group.sizes);
-      params.forEach((param, i) => param.assign(tf.reshape(pieces[i], param.shape)));
+      // one slice per parameter (tf.split's wasm kernel copies through JavaScript: 140 ms here)
+      let offset = 0;
+      params.forEach((param, i) => {
+        param.assign(tf.reshape(params.length === 1 ? p : tf.slice(p, offset, group.sizes[i]), param.shape));
+        offset += group.sizes[i];
+      });
     });
     for (const n of group.names) this.steps.set(n, t);
   }

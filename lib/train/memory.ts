@@ -1,13 +1,14 @@
 /**
  * The training step's memory estimate, checked before the first step so that a run that cannot fit
- * the wasm heap (4 GiB) stops with advice instead of dying inside Emscripten.
+ * the backend (the wasm heap's 4 GiB, the machine's memory) stops with advice instead of crashing.
  *
  * Bytes a step allocates on top of what is already live (the model's weights and, after the first
  * step, the optimizer's m and v, which `assertFitsInMemory` counts as live tensors):
- *   gradients of the trainable parameters (x1, +1 accumulation buffer, +1 clipped copy),
+ *   gradients of the trainable parameters (x1, +1 accumulation buffer),
  *   AdamW's m and v (x2) while they do not exist yet,
- *   activations the gradient tape keeps for one micro-batch, from lib/cost's memory model
- *     (`trainingMemory`, calibrated on measured steps; `npm run calibrate:memory`).
+ *   and the larger of: the activations the gradient tape keeps for one micro-batch, from lib/cost's
+ *     memory model (`trainingMemory`, calibrated on measured steps; `npm run calibrate:memory`), and
+ *     AdamW's temporaries (five buffers of its largest update group).
  */
 import { assertFitsInMemory } from '../backend';
 import { trainingMemory } from '../cost/memory';
@@ -74,10 +75,13 @@ export interface TrainStepMemoryInput {
 
 /** Bytes one training step allocates beyond the live tensors (see the file comment). */
 export function trainStepBytes(m: TrainStepMemoryInput): number {
-  const gradCopies = 1 + (m.gradAccumSteps > 1 ? 1 : 0) + (m.clipping ? 1 : 0);
+  const gradCopies = 1 + (m.gradAccumSteps > 1 ? 1 : 0); // clipping scales inside the optimizer step: no copy
   const adamState = m.optimizerAllocated ? 0 : 2;
-  const adamTemporaries = 6 * m.largestTrainableElements;
-  return 4 * ((gradCopies + adamState) * m.trainableElements + adamTemporaries) + m.activationBytes;
+  // The activations are freed by the time AdamW runs, so the step peaks at whichever is larger: the
+  // backward pass's activations, or the optimizer's group-sized temporaries (concatenated values and
+  // gradients, new m and v, the step).
+  const adamTemporaries = 4 * 5 * m.largestTrainableElements;
+  return 4 * (gradCopies + adamState) * m.trainableElements + Math.max(m.activationBytes, adamTemporaries);
 }
 
 /** Throws with advice when a step of this size cannot fit the backend's memory (wasm: 4 GiB heap). */
