@@ -14,4 +14,5 @@ export * from './eval';
 export * from './data';
 export * from './model';
 export * from './train';
+export * from './bench';
 export * from './experiments';

@@ -24,7 +24,7 @@ import type { LlamaConfig } from '../model';
 import type { AdamW, AdamWConfig } from './adamw';
 import type { TrainConfig } from './config';
 import { llamaShapeOf } from './memory';
-import type { StepRecord } from './trainer';
+import type { StepRecord } from './types';
 
 /** Marks our trainer_state.json (and its version) so that a foreign or stale file fails loudly. */
 export const TRAINER_STATE_FORMAT = 'longlora-ts/trainer-state';

@@ -15,6 +15,3 @@ export { activationBytes, trainStepBytes, assertTrainStepFits, llamaShapeOf } fr
 export type { LlamaShape, TrainStepMemoryInput } from './memory';
 export { checkpointName, listCheckpoints, latestCheckpoint, pruneCheckpoints, writeTrainerCheckpoint, readTrainerCheckpoint, TRAINER_STATE_FORMAT, TRAINER_STATE_VERSION } from './checkpoint';
 export type { TrainerState, LoadedCheckpoint, CheckpointContents } from './checkpoint';
-export { benchTrainStep, benchConfig } from './bench';
-export type { BenchAttention } from './bench';
-export type { TrainStepBenchOptions } from './bench';

@@ -33,7 +33,7 @@ function runStderrToFile(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', fd] });
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.on('close', (code) => {
       fs.closeSync(fd);
       const stderr = fs.readFileSync(file, 'utf8');

@@ -5,8 +5,9 @@
 import { ready } from '../../lib/backend';
 import { presets, makeConfig, parameterCount } from '../../lib/model';
 import { trainableParameterCounts } from '../../lib/lora';
-import { trainingMemory, checkMemoryModel, peakComposition, ACTIVATION_COUNTS } from '../../lib/cost';
-import type { MemoryCase } from '../../lib/cost';
+import { trainingMemory, ACTIVATION_COUNTS } from '../../lib/cost';
+import { checkMemoryModel, peakComposition } from '../../lib/bench';
+import type { MemoryCase } from '../../lib/bench';
 
 const tiny = makeConfig(presets.tiny, { maxPositionEmbeddings: 512 });
 

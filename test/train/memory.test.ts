@@ -1,10 +1,10 @@
 /**
  * The trainer's memory guard estimate against the measured peak of real steps (-10% to +30%: it uses
- * lib/cost's calibrated memory model, plus conservative terms for clipping and AdamW), and the
+ * lib/cost's calibrated memory model, plus the gradients and AdamW's temporaries), and the
  * guard's message.
  */
 import { ready } from '../../lib/backend';
-import { measurePeakBytes } from '../../lib/cost';
+import { measurePeakBytes } from '../../lib/bench';
 import { LlamaForCausalLM, presets } from '../../lib/model';
 import { Trainer, activationBytes, trainStepBytes, llamaShapeOf, assertTrainStepFits } from '../../lib/train';
 import type { BatchSource } from '../../lib/train';

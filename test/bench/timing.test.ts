@@ -2,7 +2,7 @@
  * Benchmark timing: interleaved runs (so drift on a noisy machine hits every contender alike) and
  * medians of the timed runs only.
  */
-import { timeIt, timeInterleaved } from '../../lib/cost/timing';
+import { timeIt, timeInterleaved } from '../../lib/bench/timing';
 
 /** Busy-waits `ms` milliseconds (timers would measure the event loop, not the work). */
 function spin(ms: number): void {

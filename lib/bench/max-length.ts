@@ -10,9 +10,9 @@
  */
 import type { LlamaConfig } from '../model/config';
 import { presets } from '../model';
-import { trainingMemory } from './memory';
+import { trainingMemory } from '../cost/memory';
 import { measureTrainingStep } from './calibrate';
-import type { MaxTrainableSeqLen } from './bench';
+import type { LengthProbe, MaxTrainableSeqLen } from './types';
 
 export interface MaxLengthOptions {
   config?: LlamaConfig;
@@ -25,14 +25,6 @@ export interface MaxLengthOptions {
   log?: (line: string) => void;
 }
 
-/** One measured training step of the search. */
-export interface LengthProbe {
-  seqLen: number;
-  attention: 'full' | 's2';
-  measuredBytes: number;
-  predictedBytes: number;
-  fits: boolean;
-}
 
 async function longestFitting(
   config: LlamaConfig,

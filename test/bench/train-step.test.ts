@@ -4,7 +4,7 @@
  */
 import { tf, ready } from '../../lib/backend';
 import { presets, makeConfig, parameterCount } from '../../lib/model';
-import { benchTrainStep, benchConfig } from '../../lib/train';
+import { benchTrainStep, benchConfig } from '../../lib/bench';
 import { trainingStepFlops } from '../../lib/cost';
 
 describe('benchTrainStep', () => {

@@ -10,75 +10,23 @@ import { execFile } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { tf, ready, backendInfo, matmul } from '../backend';
-import type { BackendName, NativeInfo, Tensor4D } from '../backend';
+import type { Tensor4D } from '../backend';
 import { causalAttention, shiftedSparseAttention } from '../attention';
-import { benchTrainStep } from '../train/bench';
+import { benchTrainStep } from './train-step';
 import { maxTrainableSeqLen } from './max-length';
-import type { LengthProbe } from './max-length';
-import { trainingMemory } from './memory';
-import { trainingStepFlops } from './flops';
+import { trainingMemory } from '../cost/memory';
+import { trainingStepFlops } from '../cost/flops';
 import { presets } from '../model';
 import type { VegaLiteSpec } from '../viz';
 import { timeIt, timeInterleaved } from './timing';
 import { measurePeakBytes } from './measure';
+import type { AttentionBenchEntry, BenchReport, TrainStepBenchEntry } from './types';
 
 export interface BenchOptions {
   /** Fewer and smaller runs; the whole quick bench stays within about 3 minutes. */
   quick?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
-}
-
-/** One row of `attention` (filled by the S2-Attn issue). */
-export interface AttentionBenchEntry {
-  seqLen: number;
-  groupSize: number;
-  heads: number;
-  headDim: number;
-  fullMs: number | null;
-  s2Ms: number | null;
-  fullPeakBytes: number | null;
-  s2PeakBytes: number | null;
-  fullError: string | null;
-  s2Error: string | null;
-}
-
-/** One row of `trainStep` (filled by the trainer issue). */
-export interface TrainStepBenchEntry {
-  seqLen: number;
-  attention: string;
-  tokensPerSec: number;
-  achievedGflops: number;
-  peakBytes: number;
-}
-
-/** `maxTrainableSeqLen` (filled by the cost issue). */
-export interface MaxTrainableSeqLen {
-  full: number;
-  s2: number;
-  budgetBytes: number;
-  step: number;
-}
-
-export interface BenchReport {
-  backend: BackendName;
-  threads: number;
-  /** Native backends: libtensorflow's version and oneDNN setting (null on wasm and cpu). */
-  native: NativeInfo | null;
-  /** 2-D float32 matmul 1024x1024x1024 at `threads`, GFLOP/s (2 FLOPs per multiply-add): the faster of `matmulGflopsSamples`. */
-  matmulGflops: number;
-  /** The matmul measured before the attention section and again after the training steps. */
-  matmulGflopsSamples: number[];
-  /** The same matmul at each thread count measured (wasm only; others run in child processes). */
-  matmulGflopsByThreads: Record<string, number>;
-  attention: AttentionBenchEntry[];
-  trainStep: TrainStepBenchEntry[];
-  maxTrainableSeqLen: MaxTrainableSeqLen | null;
-  /** The training steps the maxTrainableSeqLen search measured (peak vs the memory model). */
-  maxTrainableProbes: LengthProbe[];
-  quick: boolean;
-  date: string;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string };
 }
 
 const MATMUL_N = 1024;

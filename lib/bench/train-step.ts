@@ -12,17 +12,17 @@
  * interpolation (`ropeScaling: { type: 'linear', factor: seqLen / maxPositionEmbeddings }`), which
  * changes no cost. Tokens are a fixed pseudo-random stream (values do not change the cost).
  */
-import type { TrainStepBenchEntry } from '../cost';
+import type { TrainStepBenchEntry } from './types';
 import { LlamaForCausalLM, makeConfig, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import type { AttentionSpec } from '../attention';
 import { trainingStepFlops } from '../cost/flops';
-import { measurePeakBytes } from '../cost/measure';
-import { median } from '../cost/timing';
+import { measurePeakBytes } from './measure';
+import { median } from './timing';
 import { clearMaskCache } from '../attention/causal';
 import { clearRopeCache } from '../model/rope';
-import { Trainer } from './trainer';
-import type { BatchSource, TrainBatch } from './trainer';
+import { Trainer } from '../train/trainer';
+import type { BatchSource, TrainBatch } from '../train/trainer';
 
 /** Options of `benchTrainStep`. */
 export interface TrainStepBenchOptions {

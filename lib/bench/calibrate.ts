@@ -8,13 +8,13 @@
 import { tf } from '../backend';
 import type { Tensor2D } from '../backend';
 import { LlamaForCausalLM, makeConfig, presets } from '../model';
-import { benchConfig, clearCachedConstants, SyntheticBatches } from '../train/bench';
+import { benchConfig, clearCachedConstants, SyntheticBatches } from './train-step';
 import type { LlamaConfig } from '../model';
 import { applyLora, isTrainable } from '../lora';
 import type { TrainableSet } from '../lora';
 import { Trainer } from '../train/trainer';
 import { measurePeakBytes } from './measure';
-import { trainingMemory, layerScoreCount } from './memory';
+import { trainingMemory, layerScoreCount } from '../cost/memory';
 
 export interface MemoryCase {
   name: string;
