@@ -4,6 +4,7 @@
  * Start with `await ready()` (picks and initialises the backend), then use `tf` from here so that
  * you share this package's TensorFlow.js engine.
  */
+export * from './util';
 export * from './backend';
 export * from './cost';
 export * from './attention';

@@ -10,10 +10,10 @@
  * Trainer shuffles rows with torch's sampler; we shuffle with our own seeded {@link Rng}.
  */
 import type { Document } from './corpora';
-import { IGNORE_INDEX } from './examples';
+import { IGNORE_INDEX } from '../util/constants';
 import { BOS, EOS, PAD, VOCAB_SIZE, byteLength, checkTokenIds } from './tokenizer';
-import { Rng, deriveSeed } from './rng';
-import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from './options';
+import { Rng, deriveSeed } from '../util/rng';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from '../util/options';
 import { isInt32Array } from '../util/typed-arrays';
 
 /** Options of {@link buildTokenStream}. */

@@ -13,10 +13,10 @@
  * s and its EOS. Example i depends only on (seed, i), so any slice is reproducible (resume-safe).
  */
 import { PAD, encode } from './tokenizer';
-import { IGNORE_INDEX } from './examples';
+import { IGNORE_INDEX } from '../util/constants';
 import type { LabeledExample } from './examples';
-import { Rng, deriveSeed } from './rng';
-import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from './options';
+import { Rng, deriveSeed } from '../util/rng';
+import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from '../util/options';
 
 /** The separator between a string and its repeat. */
 export const REPEAT_SEPARATOR = ' | ';

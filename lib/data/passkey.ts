@@ -16,11 +16,11 @@
  * draws exactly. The expected answer is str(pass_key); the model generates it after the prompt.
  */
 import { PAD, encode } from './tokenizer';
-import { IGNORE_INDEX } from './examples';
+import { IGNORE_INDEX } from '../util/constants';
 import type { LabeledExample } from './examples';
 import { NumpyRandomState } from './numpy-random';
-import { Rng, deriveSeed } from './rng';
-import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from './options';
+import { Rng, deriveSeed } from '../util/rng';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from '../util/options';
 
 /** The task description line of the official prompt. */
 export const PASSKEY_TASK_DESCRIPTION =

@@ -12,13 +12,13 @@
  * instruction and `input` empty, as in LongAlpaca-12k.
  */
 import { PAD, byteLength, encode } from './tokenizer';
-import { IGNORE_INDEX } from './examples';
+import { IGNORE_INDEX } from '../util/constants';
 import type { LabeledExample } from './examples';
 import type { Document } from './corpora';
 import { sentenceSpans } from './sentences';
 import type { SentenceSpan } from './sentences';
-import { Rng, deriveSeed } from './rng';
-import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from './options';
+import { Rng, deriveSeed } from '../util/rng';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from '../util/options';
 
 /** The official `PROMPT_DICT` of `supervised-fine-tune.py`, verbatim (the Alpaca templates and the Llama-2 ones). */
 export const PROMPT_DICT = Object.freeze({

@@ -9,7 +9,7 @@
  * targets, BOS starts a prompt, PAD fills batches. Unlike the Llama tokenizer, `encode` never
  * turns the literal text "</s>" into EOS: specials enter only through the options or by id.
  */
-import { checkBoolean, checkKnownKeys, describe } from './options';
+import { checkBoolean, checkKnownKeys, describe } from '../util/options';
 
 /** Beginning of sequence, rendered `<s>`. */
 export const BOS = 256;

@@ -7,7 +7,8 @@
  */
 import { tf } from '../backend';
 import type { LabeledExample } from '../data';
-import { collateExamples, IGNORE_INDEX } from '../data';
+import { collateExamples } from '../data';
+import { IGNORE_INDEX } from '../util/constants';
 import type { CausalLM } from './perplexity';
 
 /** Fraction in [0, 1] of `examples` whose labeled tokens are all the argmax predictions (see the file comment). */

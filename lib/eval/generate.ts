@@ -5,7 +5,7 @@
  */
 import { tf } from '../backend';
 import type { Tensor2D, Tensor3D } from '../backend';
-import { Rng } from '../data/rng';
+import { Rng } from '../util/rng';
 
 /** What generation needs from a model (LlamaForCausalLM fits): a forward pass with an optional cache. */
 export interface CachedCausalLM<Cache> {

@@ -6,3 +6,5 @@ export type { GenerateOptions, CachedCausalLM } from './generate';
 export { evaluatePasskey, runPasskeyTrial } from './passkey';
 export { teacherForcedExactMatch } from './exact-match';
 export type { PasskeyEvalOptions, PasskeyLengthResult } from './passkey';
+export { fitBigram, bigramLoss, bigramLogProb } from './bigram';
+export type { BigramModel, BigramOptions, BigramLossOptions } from './bigram';

@@ -3,7 +3,8 @@
  * a pass key hidden at some depth in filler text, the model asked for it, greedy decoding of exactly
  * the answer's length with the KV cache, exact match. Reported per length and per depth.
  */
-import { encode, decode, passkeyTrial, officialPasskeyTrial, passkeyCompletion, Rng } from '../data';
+import { encode, decode, passkeyTrial, officialPasskeyTrial, passkeyCompletion } from '../data';
+import { Rng } from '../util/rng';
 import type { KeyDigits, PasskeyTrial } from '../data';
 import { generate } from './generate';
 import type { CachedCausalLM } from './generate';

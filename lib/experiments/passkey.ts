@@ -24,7 +24,8 @@ import { LlamaForCausalLM, KVCache, extendContext, makeConfig, presets } from '.
 import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { BatchSource, TrainBatch, StepInfo } from '../train/trainer';
-import { PAD, passkeyTrainingExamples, passkeyPromptLength, passkeyExampleMinTokens, repeatedStringExamples, collateExamples, Rng } from '../data';
+import { PAD, passkeyTrainingExamples, passkeyPromptLength, passkeyExampleMinTokens, repeatedStringExamples, collateExamples } from '../data';
+import { Rng } from '../util/rng';
 import type { KeyDigits, LabeledExample } from '../data';
 import { evaluatePasskey } from '../eval/passkey';
 import { teacherForcedExactMatch } from '../eval/exact-match';

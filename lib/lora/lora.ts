@@ -11,7 +11,8 @@
  */
 import { tf, matmul } from '../backend';
 import type { Tensor, Tensor2D, Variable } from '../backend';
-import { Rng } from '../data/rng';
+import { Rng } from '../util/rng';
+import { checkKnownKeys } from '../util/options';
 
 export const LORA_DEFAULT_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
 
@@ -33,8 +34,7 @@ const VALID_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_
 /** Fills defaults and checks a partial LoRA config strictly (unknown keys are errors). */
 export function makeLoraConfig(overrides: Partial<LoraConfig> = {}): LoraConfig {
   const known = Object.keys(DEFAULT_LORA_CONFIG);
-  const unknown = Object.keys(overrides).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new Error(`LoRA config: unknown key(s) ${unknown.join(', ')}; valid keys are ${known.join(', ')}`);
+  checkKnownKeys('LoRA config', overrides, known);
   const c: LoraConfig = { ...DEFAULT_LORA_CONFIG, ...overrides, targets: [...(overrides.targets ?? DEFAULT_LORA_CONFIG.targets)] };
   if (!Number.isInteger(c.r) || c.r < 1) throw new Error(`LoRA config: r = ${c.r} must be a positive integer (LongLoRA uses 8)`);
   if (!(c.alpha > 0)) throw new Error(`LoRA config: alpha = ${c.alpha} must be positive (LongLoRA uses 16)`);

@@ -9,6 +9,7 @@
  */
 import type { AttentionSpec } from '../attention';
 import type { RopeScaling, RopeSettings } from './rope';
+import { checkKnownKeys } from '../util/options';
 
 /** A Llama decoder (HF `LlamaForCausalLM`): every field is checked by `validateConfig`. */
 export interface LlamaConfig {
@@ -75,14 +76,6 @@ function show(x: unknown): string {
   return typeof x === 'string' ? `'${x}'` : JSON.stringify(x) ?? String(x);
 }
 
-/** Throws if `obj` has keys outside `valid`, listing them and the valid ones. */
-export function checkKnownKeys(obj: Record<string, unknown>, valid: readonly string[], what: string): void {
-  const unknown = Object.keys(obj).filter((k) => !valid.includes(k));
-  if (unknown.length > 0) {
-    throw new Error(`${what}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; valid keys are: ${valid.join(', ')}`);
-  }
-}
-
 function finiteNumber(x: unknown, name: string, constraint: string, ok: (v: number) => boolean): number {
   if (typeof x !== 'number' || !Number.isFinite(x) || !ok(x)) throw new Error(`${name} = ${show(x)} must be ${constraint}`);
   return x;
@@ -96,7 +89,7 @@ export function validateRopeScaling(scaling: unknown, where = 'ropeScaling'): vo
   if (type !== 'linear' && type !== 'dynamic' && type !== 'yarn') {
     throw new Error(`${where}.type = ${show(type)} is not supported; use 'linear' (position interpolation), 'dynamic' (NTK) or 'yarn'`);
   }
-  checkKnownKeys(scaling, ROPE_KEYS[type], `${where} (type '${type}')`);
+  checkKnownKeys(`${where} (type '${type}')`, scaling, ROPE_KEYS[type], 'key');
   finiteNumber(scaling.factor, `${where}.factor`, 'a number >= 1 (the context extension ratio)', (v) => v >= 1);
   if (type !== 'yarn') return;
   if (scaling.originalMaxPositionEmbeddings !== undefined) {
@@ -122,7 +115,7 @@ export function validateRopeScaling(scaling: unknown, where = 'ropeScaling'): vo
  */
 export function validateConfig(config: LlamaConfig, what = 'LlamaConfig'): void {
   if (!isPlainObject(config)) throw new Error(`${what} must be an object; got ${show(config)}`);
-  checkKnownKeys(config, LLAMA_CONFIG_KEYS, what);
+  checkKnownKeys(what, config, LLAMA_CONFIG_KEYS, 'key');
   const missing = LLAMA_CONFIG_KEYS.filter((k) => !(k in config));
   if (missing.length > 0) throw new Error(`${what}: missing ${missing.join(', ')}; start from a preset, e.g. makeConfig(presets.tiny, { ... })`);
   for (const k of POSITIVE_INTEGER_KEYS) finiteNumber(config[k], `${what}.${k}`, 'a positive integer', (v) => Number.isInteger(v) && v > 0);
@@ -159,7 +152,7 @@ function cloneConfig(config: LlamaConfig): LlamaConfig {
  */
 export function makeConfig(base: LlamaConfig, overrides: Partial<LlamaConfig> = {}): LlamaConfig {
   if (!isPlainObject(overrides)) throw new Error(`makeConfig: overrides = ${show(overrides)} must be an object of LlamaConfig fields`);
-  checkKnownKeys(overrides, LLAMA_CONFIG_KEYS, 'makeConfig overrides');
+  checkKnownKeys('makeConfig overrides', overrides, LLAMA_CONFIG_KEYS, 'key');
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<LlamaConfig>;
   const config = cloneConfig({ ...base, ...defined } as LlamaConfig);
   validateConfig(config);
@@ -406,7 +399,7 @@ function ropeFromHF(raw: unknown, key: string): { scaling: RopeScaling | null; t
   }
   const theta = raw.rope_theta === undefined ? undefined : finiteNumber(raw.rope_theta, `fromHFConfig: ${key}.rope_theta`, 'a positive number', (v) => v > 0);
   if (type === undefined || type === 'default') {
-    checkKnownKeys(raw, ['type', 'rope_type', 'rope_theta'], `fromHFConfig: ${key} (default RoPE)`);
+    checkKnownKeys(`fromHFConfig: ${key} (default RoPE)`, raw, ['type', 'rope_type', 'rope_theta'], 'key');
     return { scaling: null, theta };
   }
   if (type !== 'linear' && type !== 'dynamic' && type !== 'yarn') {
@@ -443,7 +436,7 @@ export interface FromHFConfigOptions {
  */
 export function fromHFConfig(json: Record<string, unknown>, options: FromHFConfigOptions = {}): LlamaConfig {
   if (!isPlainObject(json)) throw new Error(`fromHFConfig: expected a parsed config.json object; got ${show(json)}`);
-  checkKnownKeys(options as Record<string, unknown>, ['allowUnknownKeys'], 'fromHFConfig options');
+  checkKnownKeys('fromHFConfig', options, ['allowUnknownKeys']);
   const known = [...HF_MAPPED_KEYS, ...HF_IGNORED_KEYS, ...Object.keys(HF_FIXED_KEYS)];
   const unknown = Object.keys(json).filter((k) => !known.includes(k));
   if (unknown.length > 0 && !options.allowUnknownKeys) {

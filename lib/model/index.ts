@@ -19,7 +19,9 @@ export type { RopeScaling, LinearRopeScaling, DynamicRopeScaling, YarnRopeScalin
 export { rmsNorm, silu, swiglu } from './layers';
 export { KVCache } from './kv-cache';
 export { SeededRandom } from './random';
-export { LlamaForCausalLM, LABEL_IGNORE_INDEX } from './llama';
+export { LlamaForCausalLM } from './llama';
+/** @deprecated renamed: use `IGNORE_INDEX` (one constant for the data and the loss); removed in 0.3. */
+export { IGNORE_INDEX as LABEL_IGNORE_INDEX } from '../util/constants';
 export type { LinearAdapter, ForwardOptions, LossOptions, CreateOptions } from './llama';
 export { extendContext } from './extend';
 export type { ContextExtensionMethod } from './extend';

@@ -19,7 +19,6 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '.
 import { assertFitsInMemory } from '../backend';
 import { attend } from '../attention';
 import {
-  checkKnownKeys,
   effectiveContext,
   headDim,
   LLAMA_CONFIG_KEYS,
@@ -30,6 +29,8 @@ import {
   validateConfig,
 } from './config';
 import type { LlamaConfig } from './config';
+import { checkKnownKeys } from '../util/options';
+import { IGNORE_INDEX } from '../util/constants';
 import { applyRope, ropeTables } from './rope';
 import { rmsNorm, swiglu } from './layers';
 import { KVCache } from './kv-cache';
@@ -69,9 +70,6 @@ export interface CreateOptions {
   seed?: number;
 }
 
-/** The label value `loss` ignores (PyTorch `CrossEntropyLoss(ignore_index=-100)`, HF's convention). */
-export const LABEL_IGNORE_INDEX = -100;
-
 /** Config fields that fix parameter shapes; `withConfig` cannot change them. */
 const STRUCTURAL_KEYS: readonly (keyof LlamaConfig)[] = [...SHAPE_KEYS, 'tieWordEmbeddings'];
 
@@ -89,7 +87,7 @@ function isTensor(x: unknown): x is Tensor {
   return x instanceof tf.Tensor;
 }
 
-/** Checks `ids` is int32 `[B, T]` with values in range (labels may also hold LABEL_IGNORE_INDEX). */
+/** Checks `ids` is int32 `[B, T]` with values in range (labels may also hold IGNORE_INDEX). */
 function checkTokenTensor(ids: unknown, what: string, vocabSize: number, allowIgnore: boolean): { b: number; t: number; values: Int32Array } {
   if (!isTensor(ids)) throw new Error(`${what} must be an int32 tensor [batch, seq]; got ${typeof ids}`);
   if (ids.rank !== 2) throw new Error(`${what} must be int32 [batch, seq]; got shape ${shapeText(ids.shape)} (use tf.tensor2d(ids, [batch, seq], 'int32'))`);
@@ -99,8 +97,8 @@ function checkTokenTensor(ids: unknown, what: string, vocabSize: number, allowIg
   const values = ids.dataSync() as Int32Array;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if ((v < 0 || v >= vocabSize) && !(allowIgnore && v === LABEL_IGNORE_INDEX)) {
-      const range = `[0, ${vocabSize})${allowIgnore ? ` or ${LABEL_IGNORE_INDEX} (ignored)` : ''}`;
+    if ((v < 0 || v >= vocabSize) && !(allowIgnore && v === IGNORE_INDEX)) {
+      const range = `[0, ${vocabSize})${allowIgnore ? ` or ${IGNORE_INDEX} (ignored)` : ''}`;
       throw new Error(`${what}: token id ${v} at [${Math.floor(i / t)}, ${i % t}] is outside the vocabulary: ids must be in ${range} (vocabSize ${vocabSize})`);
     }
   }
@@ -147,7 +145,7 @@ export class LlamaForCausalLM {
    * JavaScript PRNG (./random), so a seed gives identical weights on cpu, wasm and native backends.
    */
   static create(config: LlamaConfig, options: CreateOptions = {}): LlamaForCausalLM {
-    checkKnownKeys(options as Record<string, unknown>, ['seed'], 'LlamaForCausalLM.create options');
+    checkKnownKeys('LlamaForCausalLM.create', options, ['seed']);
     validateConfig(config);
     const seed = options.seed ?? 0;
     if (!Number.isInteger(seed)) throw new Error(`LlamaForCausalLM.create: seed = ${seed} must be an integer`);
@@ -253,7 +251,7 @@ export class LlamaForCausalLM {
    */
   forward(inputIds: Tensor2D, options: ForwardOptions = {}): Tensor3D {
     this.assertLive('forward');
-    checkKnownKeys(options as Record<string, unknown>, ['training', 'cache', 'allowExtrapolation'], 'forward options');
+    checkKnownKeys('forward', options, ['training', 'cache', 'allowExtrapolation']);
     const { b, t } = checkTokenTensor(inputIds, 'forward: inputIds', this.config.vocabSize, false);
     return this.run(inputIds, b, t, options);
   }
@@ -265,7 +263,7 @@ export class LlamaForCausalLM {
    */
   loss(inputIds: Tensor2D, options: LossOptions = {}): tf.Scalar {
     this.assertLive('loss');
-    checkKnownKeys(options as Record<string, unknown>, ['labels', 'training', 'allowExtrapolation'], 'loss options');
+    checkKnownKeys('loss', options, ['labels', 'training', 'allowExtrapolation']);
     const v = this.config.vocabSize;
     const { b, t } = checkTokenTensor(inputIds, 'loss: inputIds', v, false);
     let labels: Int32Array;
@@ -282,11 +280,11 @@ export class LlamaForCausalLM {
     for (let row = 0; row < b; row++) {
       for (let j = 0; j < t - 1; j++) {
         const target = labels[row * t + j + 1];
-        if (target !== LABEL_IGNORE_INDEX) picks.push((row * t + j) * v + target);
+        if (target !== IGNORE_INDEX) picks.push((row * t + j) * v + target);
       }
     }
     if (picks.length === 0) {
-      throw new Error(`loss: no position has a label to predict (sequence length ${t}; after the shift every label is ${LABEL_IGNORE_INDEX}); give sequences of 2+ tokens with at least one counted label`);
+      throw new Error(`loss: no position has a label to predict (sequence length ${t}; after the shift every label is ${IGNORE_INDEX}); give sequences of 2+ tokens with at least one counted label`);
     }
     return tf.tidy(() => {
       const logits = this.run(inputIds, b, t, { training: options.training, allowExtrapolation: options.allowExtrapolation });

@@ -20,7 +20,7 @@
  */
 import { tf } from '../backend';
 import type { Tensor, Variable } from '../backend';
-import { checkOverrides } from './options';
+import { checkKnownKeys } from '../util/options';
 
 /** Hyper-parameters; defaults are torch.optim.AdamW's. */
 export interface AdamWConfig {
@@ -73,7 +73,7 @@ interface Group {
 
 /** Validates and completes an AdamW config (unknown keys and out-of-range values are errors). */
 export function resolveAdamWConfig(overrides: Partial<AdamWConfig> = {}): AdamWConfig {
-  checkOverrides('AdamW config', overrides, ADAMW_DEFAULTS);
+  checkKnownKeys('AdamW config', overrides, Object.keys(ADAMW_DEFAULTS));
   const c: AdamWConfig = { ...ADAMW_DEFAULTS, ...overrides, betas: [...(overrides.betas ?? ADAMW_DEFAULTS.betas)] as [number, number] };
   if (!(Number.isFinite(c.lr) && c.lr >= 0)) throw new Error(`AdamW: lr = ${c.lr} must be a finite number >= 0 (e.g. 2e-5)`);
   if (!Array.isArray(c.betas) || c.betas.length !== 2 || c.betas.some((b) => !(b >= 0 && b < 1))) {

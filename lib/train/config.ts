@@ -5,7 +5,7 @@
 import { SCHEDULE_NAMES } from './schedule';
 import type { ScheduleName } from './schedule';
 import type { ProgressMode } from './progress';
-import { checkOverrides } from './options';
+import { checkKnownKeys } from '../util/options';
 
 /** Which parameters train: all (`null`), an explicit list of names, or a predicate on the name. */
 export type TrainableSelection = null | string[] | ((name: string) => boolean);
@@ -74,7 +74,7 @@ function isCount(x: unknown, min: number): boolean {
 
 /** Completes and validates a run's options (unknown keys and bad values are errors naming the fix). */
 export function resolveTrainConfig(options: TrainOptions): TrainConfig {
-  checkOverrides('train config', options, { steps: 0, ...LONGLORA_TRAIN_DEFAULTS });
+  checkKnownKeys('train config', options, ['steps', ...Object.keys(LONGLORA_TRAIN_DEFAULTS)]);
   const c: TrainConfig = { ...LONGLORA_TRAIN_DEFAULTS, ...options, betas: [...(options.betas ?? LONGLORA_TRAIN_DEFAULTS.betas)] as [number, number] };
   const bad = (key: string, value: unknown, rule: string) => new Error(`train config: ${key} = ${JSON.stringify(value) ?? String(value)} ${rule}`);
   if (!isCount(c.steps, 1)) throw bad('steps', c.steps, 'must be an integer >= 1 (the number of optimizer updates)');

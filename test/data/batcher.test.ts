@@ -1,4 +1,5 @@
-import { BOS, EOS, IGNORE_INDEX, PAD, WindowBatcher, buildTokenStream, deriveSeed, Rng, sotuSplits, byteLength } from '../../lib/data';
+import { BOS, EOS, PAD, WindowBatcher, buildTokenStream, sotuSplits, byteLength } from '../../lib/data';
+import { IGNORE_INDEX, deriveSeed, Rng } from '../../lib/util';
 import type { WindowBatch } from '../../lib/data';
 
 /** tokens 0..n-1 (all valid byte ids), so a window's content tells where it came from. */

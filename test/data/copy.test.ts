@@ -2,7 +2,8 @@
  * repeatedStringExamples: the layout decoded back to text, labels exactly on the repeat and its
  * EOS, lengths within range and all drawn, reproducible slices, and every bad option.
  */
-import { BOS, EOS, IGNORE_INDEX, PAD, decode, repeatedStringExamples } from '../../lib/data';
+import { BOS, EOS, PAD, decode, repeatedStringExamples } from '../../lib/data';
+import { IGNORE_INDEX } from '../../lib/util';
 
 describe('repeatedStringExamples', () => {
   const examples = repeatedStringExamples({ seqLen: 40, count: 200, seed: 3 });

@@ -1,21 +1,6 @@
 import { createHash } from 'crypto';
-import {
-  EOS,
-  IGNORE_INDEX,
-  PAD,
-  PASSKEY_MAX_GARBAGE_CHARS,
-  Rng,
-  decode,
-  encode,
-  officialPasskeyTrial,
-  passkeyCompletion,
-  passkeyGarbageChars,
-  passkeyLengths,
-  passkeyPrompt,
-  passkeyPromptLength,
-  passkeyTrainingExamples,
-  passkeyTrial,
-} from '../../lib/data';
+import { EOS, PAD, PASSKEY_MAX_GARBAGE_CHARS, decode, encode, officialPasskeyTrial, passkeyCompletion, passkeyGarbageChars, passkeyLengths, passkeyPrompt, passkeyPromptLength, passkeyTrainingExamples, passkeyTrial } from '../../lib/data';
+import { IGNORE_INDEX, Rng } from '../../lib/util';
 import { loadPasskeyFixture } from './fixtures';
 
 const fixture = loadPasskeyFixture();

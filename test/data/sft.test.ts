@@ -1,21 +1,5 @@
-import {
-  BOS,
-  EOS,
-  IGNORE_INDEX,
-  PAD,
-  PROMPT_DICT,
-  byteLength,
-  collateExamples,
-  decode,
-  encode,
-  formatSftPrompt,
-  longQaExamples,
-  materialPrompt,
-  mobyDickText,
-  sentenceSpans,
-  sftExample,
-  sotuSplits,
-} from '../../lib/data';
+import { BOS, EOS, PAD, PROMPT_DICT, byteLength, collateExamples, decode, encode, formatSftPrompt, longQaExamples, materialPrompt, mobyDickText, sentenceSpans, sftExample, sotuSplits } from '../../lib/data';
+import { IGNORE_INDEX } from '../../lib/util';
 
 // The official templates (supervised-fine-tune.py, PROMPT_DICT), typed out again here as single literals.
 const SYSTEM =

@@ -79,7 +79,7 @@ describe('byte tokenizer', () => {
   it('rejects bad arguments with clear messages', () => {
     expect(() => encode(42 as unknown as string)).toThrow('encode: text must be a string, got 42');
     expect(() => encode('a', { bos: 1 as unknown as boolean })).toThrow('encode: bos must be true or false, got 1');
-    expect(() => encode('a', { eso: true } as never)).toThrow("encode: unknown option 'eso'; the known options are 'bos', 'eos'");
+    expect(() => encode('a', { eso: true } as never)).toThrow("encode: unknown option 'eso' (did you mean 'eos'?); valid options are 'bos', 'eos'");
     expect(() => decode('abc' as unknown as number[])).toThrow('decode: ids must be an array or typed array of token ids');
     expect(() => decode([97], { skip: true } as never)).toThrow("decode: unknown option 'skip'");
   });

@@ -6,7 +6,7 @@
 import { tf, ready } from '../../lib/backend';
 import { LlamaForCausalLM, KVCache, presets, makeConfig } from '../../lib/model';
 import { generate, teacherForcedExactMatch } from '../../lib/eval';
-import { IGNORE_INDEX } from '../../lib/data';
+import { IGNORE_INDEX } from '../../lib/util';
 
 describe('teacherForcedExactMatch', () => {
   let model: LlamaForCausalLM;

@@ -8,7 +8,8 @@ import { ready } from '../../lib/backend';
 import { presets } from '../../lib/model';
 import { runPasskeyExperiment, passkeyCurriculum, passkeyEvalLengths, officialPromptMinTokens } from '../../lib/experiments';
 import { passkeyMarkdown } from '../../lib/experiments/report';
-import { passkeyTrainingExamples, passkeyExampleMinTokens, PAD, IGNORE_INDEX } from '../../lib/data';
+import { passkeyTrainingExamples, passkeyExampleMinTokens, PAD } from '../../lib/data';
+import { IGNORE_INDEX } from '../../lib/util';
 import { CurriculumBatches } from '../../lib/experiments/passkey';
 
 beforeAll(async () => {

@@ -165,7 +165,7 @@ describe('trainable sets and counts', () => {
   });
 
   it('bad LoRA configs', () => {
-    expect(() => makeLoraConfig({ rank: 8 } as never)).toThrow(/unknown key\(s\) rank; valid keys are r, alpha, dropout, targets/);
+    expect(() => makeLoraConfig({ rank: 8 } as never)).toThrow(/LoRA config: unknown option 'rank'; valid options are 'r', 'alpha', 'dropout', 'targets'/);
     expect(() => makeLoraConfig({ r: 0 })).toThrow(/r = 0 must be a positive integer/);
     expect(() => makeLoraConfig({ dropout: 1 })).toThrow(/dropout = 1 must be in \[0, 1\)/);
     expect(() => makeLoraConfig({ targets: ['qkv'] })).toThrow(/target\(s\) qkv are not Llama projections/);

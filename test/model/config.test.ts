@@ -75,7 +75,7 @@ describe('config checks', () => {
     ['non-boolean tie', { tieWordEmbeddings: 1 as unknown as boolean }, /tieWordEmbeddings = 1 must be a boolean/],
     ['rope factor below 1', { ropeScaling: { type: 'linear', factor: 0.5 } }, /ropeScaling.factor = 0.5 must be a number >= 1/],
     ['unknown rope type', { ropeScaling: { type: 'llama3', factor: 8 } as never }, /ropeScaling.type = 'llama3' is not supported/],
-    ['yarn key on linear', { ropeScaling: { type: 'linear', factor: 2, betaFast: 8 } as never }, /unknown key 'betaFast'; valid keys are: type, factor/],
+    ['yarn key on linear', { ropeScaling: { type: 'linear', factor: 2, betaFast: 8 } as never }, /unknown key 'betaFast'; valid keys are 'type', 'factor'/],
     ['yarn betas reversed', { ropeScaling: { type: 'yarn', factor: 2, betaFast: 1, betaSlow: 4 } }, /betaFast \(1\) must be >= betaSlow \(4\)/],
     ['attention without kind', { attention: {} as never }, /attention = \{\} must be an attention spec/],
   ];
@@ -85,7 +85,7 @@ describe('config checks', () => {
 
   it('rejects unknown override keys and lists the valid ones', () => {
     expect(() => makeConfig(presets.tiny, { hidden_size: 64 } as never)).toThrow(
-      "makeConfig overrides: unknown key 'hidden_size'; valid keys are: vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, maxPositionEmbeddings, ropeTheta, rmsNormEps, ropeScaling, tieWordEmbeddings, initializerRange, attention",
+      "makeConfig overrides: unknown key 'hidden_size' (did you mean 'hiddenSize'?); valid keys are 'vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'maxPositionEmbeddings', 'ropeTheta', 'rmsNormEps', 'ropeScaling', 'tieWordEmbeddings', 'initializerRange', 'attention'",
     );
   });
 
@@ -176,6 +176,6 @@ describe('Hugging Face config.json', () => {
 
   it('ignores unknown keys only when asked', () => {
     expect(fromHFConfig({ ...LLAMA2_7B_HF, sliding_window: null }, { allowUnknownKeys: true })).toEqual(presets.llama2_7b);
-    expect(() => fromHFConfig(LLAMA2_7B_HF, { strict: true } as never)).toThrow(/fromHFConfig options: unknown key 'strict'/);
+    expect(() => fromHFConfig(LLAMA2_7B_HF, { strict: true } as never)).toThrow(/fromHFConfig: unknown option 'strict'; valid options are 'allowUnknownKeys'/);
   });
 });

@@ -5,7 +5,8 @@
  */
 import { tf, ready } from '../../lib/backend';
 import type { Tensor, Tensor2D, Tensor3D } from '../../lib/backend';
-import { LlamaForCausalLM, KVCache, presets, makeConfig, LABEL_IGNORE_INDEX } from '../../lib/model';
+import { LlamaForCausalLM, KVCache, presets, makeConfig } from '../../lib/model';
+import { IGNORE_INDEX } from '../../lib/util';
 import type { LinearAdapter } from '../../lib/model';
 import { expectTensorsClose, expectNoLeakedTensors, seededValues, numericBackendsAndCpu } from '../helpers';
 import { referenceLogits, referenceLoss, weightsOf } from './reference';
@@ -51,8 +52,8 @@ describe.each(numericBackendsAndCpu())('LlamaForCausalLM on %s', (backend) => {
     expect(loss.shape).toEqual([]);
     expect(loss.dataSync()[0]).toBeCloseTo(referenceLoss(presets.tiny, w, IDS), 5);
     const labelRows = [
-      [LABEL_IGNORE_INDEX, 20, LABEL_IGNORE_INDEX, 44, 5, LABEL_IGNORE_INDEX, 100, 9],
-      [7, LABEL_IGNORE_INDEX, LABEL_IGNORE_INDEX, LABEL_IGNORE_INDEX, 11, 12, 250, LABEL_IGNORE_INDEX],
+      [IGNORE_INDEX, 20, IGNORE_INDEX, 44, 5, IGNORE_INDEX, 100, 9],
+      [7, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 11, 12, 250, IGNORE_INDEX],
     ];
     const labels = ids2d(labelRows);
     const masked = model.loss(ids, { labels });
@@ -185,10 +186,10 @@ describe.each(numericBackendsAndCpu())('LlamaForCausalLM on %s', (backend) => {
     expect(() => model.loss(ids, { labels: shortLabels })).toThrow('loss: labels shape [1, 2] must equal inputIds shape [2, 8] (the shift happens inside)');
     const badLabels = ids2d(IDS.map((r) => r.map((v, j) => (j === 3 ? -7 : v))));
     expect(() => model.loss(ids, { labels: badLabels })).toThrow(/labels: token id -7 at \[0, 3\] is outside the vocabulary: ids must be in \[0, 259\) or -100 \(ignored\)/);
-    const ignored = ids2d(IDS.map((r) => r.map(() => LABEL_IGNORE_INDEX)));
+    const ignored = ids2d(IDS.map((r) => r.map(() => IGNORE_INDEX)));
     expect(() => model.loss(ids, { labels: ignored })).toThrow(/no position has a label to predict/);
     expect(() => model.loss(single)).toThrow(/no position has a label to predict \(sequence length 1/);
-    expect(() => model.forward(ids, { trainig: true } as never)).toThrow(/forward options: unknown key 'trainig'; valid keys are: training, cache, allowExtrapolation/);
+    expect(() => model.forward(ids, { trainig: true } as never)).toThrow(/forward: unknown option 'trainig' \(did you mean 'training'\?\); valid options are 'training', 'cache', 'allowExtrapolation'/);
     expect(() => model.linear('model.layers.0.attn.q', tf.zeros([1, 64]) as Tensor2D)).toThrow(/'model.layers.0.attn.q' is not a projection of this model/);
     tf.dispose([ids, single, shortLabels, badLabels, ignored]);
   });

@@ -75,7 +75,7 @@ describe('LlamaForCausalLM.create', () => {
 
   it('rejects bad options', () => {
     expect(() => LlamaForCausalLM.create(presets.tiny, { seed: 0.5 })).toThrow(/seed = 0.5 must be an integer/);
-    expect(() => LlamaForCausalLM.create(presets.tiny, { sed: 1 } as never)).toThrow(/create options: unknown key 'sed'/);
+    expect(() => LlamaForCausalLM.create(presets.tiny, { sed: 1 } as never)).toThrow(/LlamaForCausalLM.create: unknown option 'sed' \(did you mean 'seed'\?\)/);
     expect(() => LlamaForCausalLM.create({ ...presets.tiny, hiddenSize: 65 })).toThrow(/hiddenSize 65 is not divisible by numAttentionHeads 4/);
     expect(() => LlamaForCausalLM.create(presets.llama2_7b)).toThrow(/LlamaForCausalLM.create: 6,738,415,616 float32 parameters needs about 25.10 GiB, but the wasm heap/);
     expect(() => LlamaForCausalLM.create(presets.llama2_70b)).toThrow(/68,976,648,192 float32 parameters/);

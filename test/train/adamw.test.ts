@@ -199,7 +199,7 @@ describe('AdamW input errors', () => {
     expect(() => new AdamW(params, { lr: -1 })).toThrow(/lr = -1 must be a finite number >= 0/);
     expect(() => new AdamW(params, { betas: [0.9, 1] })).toThrow(/betas = \[0.9,1\] must be two numbers in \[0, 1\)/);
     expect(() => new AdamW(params, { weightDecay: NaN })).toThrow(/weightDecay = NaN/);
-    expect(() => new AdamW(params, { beta1: 0.9 } as never)).toThrow(/unknown option 'beta1'; valid options are lr, betas, eps, weightDecay/);
+    expect(() => new AdamW(params, { beta1: 0.9 } as never)).toThrow(/AdamW config: unknown option 'beta1' \(did you mean 'betas'\?\); valid options are 'lr', 'betas', 'eps', 'weightDecay'/);
     expect(() => new AdamW(new Map())).toThrow(/no parameters to optimise/);
     const opt = new AdamW(params);
     const g = tf.zeros([2, 3]);

@@ -11,7 +11,8 @@
  */
 import { tf, ready } from '../../lib/backend';
 import { LlamaForCausalLM, presets } from '../../lib/model';
-import { sotuSplits, buildTokenStream, WindowBatcher, fitBigram, bigramLoss } from '../../lib/data';
+import { sotuSplits, buildTokenStream, WindowBatcher } from '../../lib/data';
+import { fitBigram, bigramLoss } from '../../lib/eval';
 import { Trainer } from '../../lib/train';
 
 const SEQ = 128;

@@ -297,7 +297,7 @@ describe('Trainer input checks', () => {
     const model = new ToyLM(8);
     const data = new ToyBatches(1, 1, 8);
     const make = (o: object) => () => new Trainer(model, data, { steps: 1, ...quiet, ...o } as never);
-    expect(make({ stepz: 3 })).toThrow(/unknown option 'stepz'; valid options are steps, lr/);
+    expect(make({ stepz: 3 })).toThrow(/train config: unknown option 'stepz' \(did you mean 'steps'\?\); valid options are 'steps', 'lr'/);
     expect(make({ steps: 0 })).toThrow(/steps = 0 must be an integer >= 1/);
     expect(make({ lr: -1 })).toThrow(/lr = -1 must be a finite number >= 0/);
     expect(make({ schedule: 'step' })).toThrow(/schedule = "step" must be one of constant, constant_with_warmup, linear, cosine/);

@@ -5,8 +5,8 @@
  * Counts are taken over adjacent pairs of the training stream, so for a byte model it costs one
  * pass and a vocab x vocab table (259^2 doubles, 0.5 MB).
  */
-import { PAD, VOCAB_SIZE, checkTokenIds } from './tokenizer';
-import { checkKnownKeys, checkPositiveInt, describe } from './options';
+import { PAD, VOCAB_SIZE, checkTokenIds } from '../data/tokenizer';
+import { checkKnownKeys, checkPositiveInt, describe } from '../util/options';
 import { isFloat64Array } from '../util/typed-arrays';
 
 /** A fitted bigram model. */

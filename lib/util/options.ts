@@ -1,20 +1,51 @@
 /**
- * Run-time checks shared by the data modules: option objects with unknown keys, and integer
+ * Run-time checks shared by the whole library: option objects with unknown keys, and integer
  * arguments. TypeScript types vanish at run time (notebooks, plain JS callers), so every public
  * entry point re-checks what it is given and names the value, the constraint and the fix.
  */
 
-/** Throws if `options` has a key outside `allowed` (a misspelt option would otherwise be ignored silently). */
-export function checkKnownKeys(where: string, options: object | undefined, allowed: readonly string[]): void {
+/** Levenshtein distance, for "did you mean" hints (short strings only). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length][b.length];
+}
+
+/** The allowed key a misspelt `key` most likely meant (case, snake_case and small typos), or null. */
+export function closestKey(key: string, allowed: readonly string[]): string | null {
+  const norm = (k: string) => k.replace(/[_-]/g, '').toLowerCase();
+  const same = allowed.find((k) => norm(k) === norm(key));
+  if (same !== undefined) return same;
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const k of allowed) {
+    const dist = editDistance(norm(k), norm(key));
+    if (dist < bestDistance) [best, bestDistance] = [k, dist];
+  }
+  return best;
+}
+
+/**
+ * The library's one unknown-key check: throws if `options` (a plain object; undefined is allowed)
+ * has a key outside `allowed`, naming every unknown key, the likely intended one and the valid
+ * ones. A misspelt option would otherwise be ignored silently. `noun` is 'option' for option
+ * objects, 'key' for config objects.
+ */
+export function checkKnownKeys(where: string, options: unknown, allowed: readonly string[], noun: 'option' | 'key' = 'option'): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new Error(`${where}: options must be an object, got ${describe(options)}`);
+    throw new Error(`${where}: ${noun === 'key' ? 'must be an object' : 'options must be an object'}, got ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new Error(`${where}: unknown option '${key}'; the known options are ${allowed.map((k) => `'${k}'`).join(', ')}`);
-    }
-  }
+  const unknown = Object.keys(options).filter((k) => !allowed.includes(k));
+  if (unknown.length === 0) return;
+  const named = unknown.map((k) => {
+    const hint = closestKey(k, allowed);
+    return `'${k}'${hint !== null ? ` (did you mean '${hint}'?)` : ''}`;
+  });
+  throw new Error(`${where}: unknown ${noun}${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; valid ${noun}s are ${allowed.map((k) => `'${k}'`).join(', ')}`);
 }
 
 /** Throws unless `value` is an integer >= 1 (safe integer range). */

@@ -1,4 +1,5 @@
-import { PAD, VOCAB_SIZE, bigramLogProb, bigramLoss, buildTokenStream, encode, fitBigram, mobyDickText, sotuSplits } from '../../lib/data';
+import { PAD, VOCAB_SIZE, buildTokenStream, encode, mobyDickText, sotuSplits } from '../../lib/data';
+import { bigramLogProb, bigramLoss, fitBigram } from '../../lib/eval';
 
 describe('bigram baseline', () => {
   // Hand case, vocab 2, alpha 1: pairs of [0,1,0,1,1] are (0,1) (1,0) (0,1) (1,1);

@@ -1,6 +1,7 @@
-import { NumpyRandomState, Rng, deriveSeed } from '../../lib/data';
+import { NumpyRandomState } from '../../lib/data';
+import { Rng, deriveSeed } from '../../lib/util';
 import { seededValues } from '../helpers';
-import { loadPasskeyFixture } from './fixtures';
+import { loadPasskeyFixture } from '../data/fixtures';
 
 const fixture = loadPasskeyFixture();
 
