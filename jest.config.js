@@ -1,10 +1,39 @@
-/** jest: TypeScript tests under test/, run against the library sources in lib/ (dist/ for the .d.ts and notebook checks). */
-module.exports = {
+/**
+ * jest: TypeScript tests under test/, run against the library sources in lib/ (dist/ for the .d.ts,
+ * README and notebook checks), in two projects split by cost:
+ *   unit  unit and golden tests (numerics on every backend, error messages, formats): the edit loop,
+ *         `npm run test:unit`, a few minutes on 2 cores;
+ *   e2e   end-to-end runs: the quick bench, the quick reproduce, the 300-update learning run,
+ *         notebooks, the built package (README example, .d.ts under TypeScript 5.0), and the
+ *         interop tests that drive Python (`*.e2e.test.ts`).
+ * `npm test` runs both (what CI and the README run).
+ */
+const E2E = [
+  '<rootDir>/test/**/*.e2e.test.ts',
+  '<rootDir>/test/bench/bench.test.ts',
+  '<rootDir>/test/experiments/reproduce.test.ts',
+  '<rootDir>/test/train/learn.test.ts',
+  '<rootDir>/test/notebooks/notebooks.test.ts',
+  '<rootDir>/test/notebooks/runner.test.ts',
+  '<rootDir>/test/package/readme.test.ts',
+  '<rootDir>/test/package/dts.test.ts',
+  '<rootDir>/test/package/exports.test.ts',
+  '<rootDir>/test/package/docs.test.ts',
+];
+
+const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/build/', '<rootDir>/node_modules/longlora-ts/'],
   testTimeout: 120000,
+};
+
+module.exports = {
+  testTimeout: 120000,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: ['\\.e2e\\.test\\.ts$', ...E2E.slice(1).map((p) => p.replace('<rootDir>/', '/'))] },
+    { ...common, displayName: 'e2e', testMatch: E2E },
+  ],
 };

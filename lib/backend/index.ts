@@ -6,6 +6,7 @@ export type { BackendName, BackendInfo, ReadyOptions, BackendLoader, LoadedBacke
 export { prepareNativeEnvironment } from './native';
 export type { NativeInfo } from './native';
 export { matmul, matmulNoGrad, matmulShape, transposeLast2 } from './matmul';
+export type { MatmulShape } from './matmul';
 export { assertFitsInMemory, backendMemoryLimit, formatBytes, WASM_HEAP_LIMIT_BYTES } from './memory';
 export { registerWasmKernelFixes, copyBox, transposeLastTwo } from './wasm-kernels';
 export { segmentMatmul, gatherSegments, segmentKernelsAvailable } from './segments';

@@ -7,7 +7,7 @@
  *
  * Why it exists: the wasm backend's fast matmul (XNNPACK, SIMD, threads) takes only 2-D operands
  * with no transpose flag; any flag or batch dimension falls to a scalar loop 10-50x slower
- * (../shared/reference/s2-wasm-prototype.md). On wasm this helper therefore issues only flag-free
+ * (docs/backends.md). On wasm this helper therefore issues only flag-free
  * `BatchMatMul` calls with a batch of 1 (2-D, or [1, m, k] x [1, k, n]): transposes are explicit
  * `tf.transpose`s, a batch is either folded into the rows (when b is shared) or looped over, and
  * the gradient (a custom gradient, since
@@ -19,7 +19,8 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { assertFitsInMemory } from './memory';
 import { segmentMatmul } from './segments';
 
-interface MatmulShape {
+/** The dimensions of a product: a `[..., m, k]` times `[..., k, n]` with broadcast batch dims. */
+export interface MatmulShape {
   m: number;
   k: number;
   n: number;

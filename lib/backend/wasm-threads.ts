@@ -8,7 +8,7 @@
  * `locateFile` that points at our CommonJS worker bootstrap, lifts the cap for the instant the C++
  * static initialiser reads it, and unrefs the pool workers so Node can exit.
  * Measured on a 2-core machine: 2-D matMul 1.7-2.1x faster with 2 threads, results bit-identical
- * (../shared/reference/wasm-threads.md in the project's notes).
+ * (docs/backends.md).
  *
  * Fragile by nature (it relies on the 4.22.0 file names in `wasm-out/` and on Emscripten glue
  * internals): the version is pinned and a test asserts the thread count and a clean exit.

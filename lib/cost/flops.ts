@@ -1,7 +1,6 @@
 /**
  * Forward-pass FLOPs of a Llama model on one sequence, in the convention of the LongLoRA paper's
- * FLOPs table (v3 Table 11, "context stage" FLOPs of Llama-2 7B profiled with torchprofile;
- * ../shared/reference/longlora.md §5.10):
+ * FLOPs table (v3 Table 11: "context stage" FLOPs of Llama-2 7B, profiled with torchprofile):
  *
  * - 2 FLOPs per multiply-add;
  * - Attn: QK^T and AV over the full n x n (no halving for the causal mask), softmax not counted;

@@ -1,5 +1,5 @@
 /**
- * Passkey retrieval accuracy (official `passkey_retrivial.py`, ../shared/reference/longlora.md §6.2):
+ * Passkey retrieval accuracy (official `passkey_retrivial.py`, docs/protocols.md):
  * a pass key hidden at some depth in filler text, the model asked for it, greedy decoding of exactly
  * the answer's length with the KV cache, exact match. Reported per length and per depth.
  */

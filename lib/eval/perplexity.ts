@@ -1,6 +1,6 @@
 /**
  * Sliding-window perplexity, the protocol of LongLoRA's official `eval.py` (and the token-weighted
- * variant of `eval_distributed.py`), ../shared/reference/longlora.md §6.1.
+ * variant of `eval_distributed.py`), docs/protocols.md.
  *
  * Windows of the evaluation length start every `stride` tokens (default 256): start indices
  * `range(0, len(tokens) - seqLen, stride)`. Every token of a window is scored (labels = the window's

@@ -2,7 +2,7 @@
  * Helpers for the notebook-platform tests: the project's Jupyter environment (.venv), the
  * "missing environment" policy, notebook files, and running the headless runner.
  *
- * Policy (issue 5): without a usable .venv the tests that need it FAIL under CI=true and are
+ * Policy: without a usable .venv the tests that need it FAIL under CI=true and are
  * skipped LOUDLY otherwise (a boxed warning naming the fix, and jest counts them as skipped).
  */
 import { spawnSync } from 'child_process';

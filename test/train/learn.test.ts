@@ -1,5 +1,5 @@
 /**
- * The CI learning check (issue 3, "done when"): presets.small trained from scratch for a fixed
+ * The learning check: presets.small trained from scratch for a fixed
  * number of updates on SOTU training windows reaches a held-out loss below a bigram model fitted on
  * the whole training split and scored on exactly the same validation windows.
  *
