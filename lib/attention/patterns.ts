@@ -4,14 +4,20 @@
  *
  * `attentionMask(kind, { heads, seqLen, groupSize })` returns a boolean `[heads, seq, seq]` tensor,
  * true where query i may attend to key j. `maskedAttention(q, k, v, mask)` runs softmax attention
- * under any such mask: the slow O(N^2) path, exact and simple, which the fast S2 path is tested
- * against. The paper describes the alternatives only in prose; the exact index rules we use are
- * written on each kind below. Every kind is causal (j <= i) except where a rule says otherwise
+ * under any such mask: the O(N^2) path, exact and simple, for ablations at small N. The paper
+ * describes the alternatives only in prose; the exact index rules we use are written on each kind
+ * below. Every kind is causal (j <= i) except where a rule says otherwise
  * (`'s2-roll'`, which reproduces the official wrap-around).
  */
 import { tf } from '../backend';
+import { assertFitsInMemory } from '../backend/memory';
 import type { Tensor, Tensor3D, Tensor4D } from '../backend';
-import { checkAttentionShapes, maskedSoftmaxAttention, MASK_VALUE, repeatKv } from './causal';
+import { checkKnownKeys, describe } from '../util/options';
+import { checkAttentionShapes, repeatKv, maskedReference, fastOrReference } from './causal';
+import { MASK_VALUE } from './masks';
+import { resolveAttentionMemory } from './options';
+import type { AttentionMemory } from './options';
+import { maskedSoftmaxAttention } from './fast/dense';
 
 /**
  * - `'full'`: dense causal, j <= i.
@@ -91,6 +97,8 @@ export function attentionMaskArray(kind: PatternKind, options: PatternOptions): 
 
 function checkPatternOptions(kind: PatternKind, o: PatternOptions): PatternOptions {
   if (!PATTERN_KINDS.includes(kind)) throw new Error(`attentionMask: kind '${kind}' is not one of ${PATTERN_KINDS.join(', ')}`);
+  if (o === null || typeof o !== 'object') throw new Error(`attentionMask('${kind}'): options = ${describe(o)} must be an object { heads, seqLen, groupSize }`);
+  checkKnownKeys('attentionMask', o, ['heads', 'seqLen', 'groupSize', 'stride']);
   const positive = (name: string, x: number | undefined) => {
     if (x === undefined || !Number.isInteger(x) || x < 1) throw new Error(`attentionMask('${kind}'): ${name} = ${x} must be a positive integer`);
   };
@@ -113,6 +121,8 @@ function checkPatternOptions(kind: PatternKind, o: PatternOptions): PatternOptio
 export function attentionMask(kind: PatternKind, options: PatternOptions): Tensor3D {
   const { heads, seqLen: n, groupSize: g } = checkPatternOptions(kind, options);
   const stride = options.stride ?? g;
+  // one byte per entry, built in JavaScript first and then copied into the backend
+  assertFitsInMemory(2 * heads * n * n, `attentionMask('${kind}') of [${heads}, ${n}, ${n}]`, 'masks are for small examples and ablations at short lengths: use fewer heads or a shorter seqLen');
   const values = new Uint8Array(heads * n * n);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < n; i++) {
@@ -126,17 +136,26 @@ export function attentionMask(kind: PatternKind, options: PatternOptions): Tenso
 /**
  * softmax(q k^T / sqrt(D) restricted to `mask`) v on `[B, H, N, D]` queries and `[B, Hkv, N, D]`
  * keys/values (kv heads expanded as HF `repeat_kv`); `mask` is boolean `[H, N, N]` or `[N, N]`.
- * Rows with no allowed key get uniform weights over all keys (finite mask value), never NaN.
+ * `maskedReference` (./causal.ts) defines it; the fast path (./fast/dense.ts: the mask added as 0 or
+ * MASK_VALUE, own backward pass) runs where that is exact (`fastOrReference`). A row with no allowed
+ * key has no output: NaN.
  */
-export function maskedAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, mask: Tensor): Tensor4D {
+export function maskedAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, mask: Tensor, options: { memory?: AttentionMemory } = {}): Tensor4D {
+  checkKnownKeys('maskedAttention', options, ['memory']);
   const { h, hkv, tq, tk } = checkAttentionShapes(q, k, v, 'maskedAttention');
+  if (!(mask instanceof tf.Tensor) || mask.isDisposed) {
+    throw new Error(`maskedAttention: mask = ${describe(mask)} must be a boolean tensor [heads, seq, seq] or [seq, seq] (a live one), e.g. from attentionMask()`);
+  }
   const okShape = (mask.rank === 3 && mask.shape[0] === h && mask.shape[1] === tq && mask.shape[2] === tk) || (mask.rank === 2 && mask.shape[0] === tq && mask.shape[1] === tk);
   if (!okShape) {
     throw new Error(`maskedAttention: mask [${mask.shape.join(', ')}] must be [${h}, ${tq}, ${tk}] or [${tq}, ${tk}] for q [${q.shape.join(', ')}] and k [${k.shape.join(', ')}]`);
   }
   if (mask.dtype !== 'bool') throw new Error(`maskedAttention: mask dtype is ${mask.dtype}; pass a boolean mask (true = may attend), e.g. from attentionMask()`);
+  const memory = resolveAttentionMemory(options.memory, 'maskedAttention');
   return tf.tidy(() => {
-    const additive = tf.where(mask, tf.zerosLike(mask).toFloat(), tf.fill(mask.shape, MASK_VALUE));
-    return maskedSoftmaxAttention(q, repeatKv(k, h / hkv), repeatKv(v, h / hkv), additive) as Tensor4D;
+    const [kk, vv] = [repeatKv(k, h / hkv), repeatKv(v, h / hkv)]; // [B, H, N, D]
+    const additive = () => tf.where(mask, tf.zeros(mask.shape), tf.fill(mask.shape, MASK_VALUE)); // [H, N, N] or [N, N]: 0 or -Infinity
+    const fast = () => tf.tidy(() => maskedSoftmaxAttention(q, kk, vv, additive(), { memory }) as Tensor4D);
+    return fastOrReference(k, fast, () => maskedReference(q, kk, vv, mask) as Tensor4D);
   });
 }

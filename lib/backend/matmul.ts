@@ -166,8 +166,27 @@ function matmulRaw(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolea
  */
 export function matmulNoGrad(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   const s = matmulShape(a.shape, b.shape, transposeA, transposeB);
-  if (tf.getBackend() === 'wasm') assertFitsInMemory(wasmMatmulBytes(a, b, s, transposeA, transposeB), `matmul(${shapeText(a.shape)}, ${shapeText(b.shape)})`);
+  checkMatmulMemory(a, b, s, transposeA, transposeB);
   return matmulRaw(a, b, transposeA, transposeB, s);
+}
+
+/** Products below this many output bytes skip the check off wasm (it costs a host call per product). */
+const CHECK_ABOVE_BYTES = 64 * 2 ** 20;
+
+/**
+ * The memory check of a product, before anything is allocated: on wasm always (the 4 GiB heap); on
+ * the other backends for large outputs, against the machine's memory, since there an oversized
+ * product is a RangeError deep inside the cpu kernel ("Invalid typed array length") or an
+ * allocation libtensorflow cannot satisfy, not a message that says what to change.
+ */
+function checkMatmulMemory(a: Tensor, b: Tensor, s: MatmulShape, transposeA: boolean, transposeB: boolean): void {
+  const what = `matmul(${shapeText(a.shape)}, ${shapeText(b.shape)})`;
+  if (tf.getBackend() === 'wasm') {
+    assertFitsInMemory(wasmMatmulBytes(a, b, s, transposeA, transposeB), what);
+    return;
+  }
+  const bytes = 4 * size(s.batch) * s.m * s.n;
+  if (bytes > CHECK_ABOVE_BYTES) assertFitsInMemory(bytes, what);
 }
 
 /**
@@ -179,13 +198,8 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
   const s = matmulShape(a.shape, b.shape, transposeA, transposeB);
   const onWasm = tf.getBackend() === 'wasm';
   const sameBatch = a.rank === b.rank && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
+  checkMatmulMemory(a, b, s, transposeA, transposeB);
   if (!onWasm && sameBatch) return tf.matMul(a, b, transposeA, transposeB);
-  if (onWasm) {
-    assertFitsInMemory(
-      wasmMatmulBytes(a, b, s, transposeA, transposeB),
-      `matmul(${shapeText(a.shape)}, ${shapeText(b.shape)})`,
-    );
-  }
   const raw = (x: Tensor, y: Tensor, tA: boolean, tB: boolean) => matmulRaw(x, y, tA, tB, matmulShape(x.shape, y.shape, tA, tB));
   // tf.customGrad's typing spreads inputs and the save function into one rest parameter.
   const product = tf.customGrad(((x: Tensor, y: Tensor, save: (ts: Tensor[]) => void) => {

@@ -33,12 +33,15 @@ export function formatBytes(bytes: number): string {
   return `${bytes} B`;
 }
 
+// os.totalmem() reads /proc/meminfo on Linux; it does not change, and the checks run per call
+let totalMemory: number | null = null;
+
 /** The byte limit that applies to the active backend, or null when there is none we know of. */
 export function backendMemoryLimit(): number | null {
   const name = tf.getBackend();
   if (name === 'wasm') return WASM_HEAP_LIMIT_BYTES;
   const onGpu = name === 'tensorflow' && Boolean((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
-  if (name === 'cpu' || (name === 'tensorflow' && !onGpu)) return os.totalmem();
+  if (name === 'cpu' || (name === 'tensorflow' && !onGpu)) return (totalMemory ??= os.totalmem());
   return null;
 }
 

@@ -18,6 +18,7 @@ import { createThreadedWasmBackend, MAX_WASM_THREADS } from './wasm-threads';
 import { registerWasmKernelFixes } from './wasm-kernels';
 import { prepareNativeEnvironment, withNativeStderrDropped } from './native';
 import type { NativeInfo } from './native';
+import { checkKnownKeys, describe } from '../util/options';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -187,6 +188,9 @@ let pending: Promise<BackendName> | null = null;
  * its name. Call it before any tensor work: `await ll.ready()`.
  */
 export async function ready(options: ReadyOptions = {}): Promise<BackendName> {
+  // ready('wasm') or ready({ thread: 2 }) would otherwise run with the defaults without a word
+  if (typeof options === 'string') throw new Error(`ready: options must be an object, got ${describe(options)}; use ready({ backend: ${describe(options)} })`);
+  checkKnownKeys('ready', options, ['backend', 'threads']);
   const envBackend = process.env.LONGLORA_BACKEND;
   let requested: BackendName | undefined;
   let source = 'ready({ backend })';
@@ -197,7 +201,7 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendName> {
     source = 'LONGLORA_BACKEND';
   }
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_WASM_THREADS)) {
-    throw new Error(`ready({ threads: ${options.threads} }): threads must be an integer from 1 to ${MAX_WASM_THREADS}`);
+    throw new Error(`ready({ threads: ${describe(options.threads)} }): threads must be an integer from 1 to ${MAX_WASM_THREADS}`);
   }
   const threads = options.threads ?? defaultThreads();
   const run = async (): Promise<BackendName> => {

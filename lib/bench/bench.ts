@@ -21,6 +21,7 @@ import type { VegaLiteSpec } from '../viz';
 import { timeIt, timeInterleaved } from './timing';
 import { measurePeakBytes } from './measure';
 import type { AttentionBenchEntry, BenchReport, TrainStepBenchEntry } from './types';
+import { checkKnownKeys, checkPositiveInt, describe, describeValue } from '../util/options';
 
 export interface BenchOptions {
   /** Fewer and smaller runs; the whole quick bench stays within about 3 minutes. */
@@ -33,6 +34,8 @@ const MATMUL_N = 1024;
 
 /** GFLOP/s of a 2-D n x n x n float32 matmul through our helper, same operands every run. */
 export async function measureMatmulGflops(n = MATMUL_N, runs = 7): Promise<number> {
+  checkPositiveInt('measureMatmulGflops', 'n', n);
+  checkPositiveInt('measureMatmulGflops', 'runs', runs);
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
   try {
@@ -119,7 +122,11 @@ export async function timeAttentionFunctions(
   n: number,
   { heads = 8, headDim = 64, runs = 5 }: { heads?: number; headDim?: number; runs?: number } = {},
 ): Promise<Record<string, Measured>> {
+  if (fns === null || typeof fns !== 'object') throw new Error(`timeAttentionFunctions: fns must be an object { name: (q, k, v) => output }, got ${describe(fns)}`);
   const names = Object.keys(fns);
+  const notFunction = names.find((k) => typeof fns[k] !== 'function');
+  if (notFunction !== undefined) throw new Error(`timeAttentionFunctions: fns.${notFunction} = ${describe(fns[notFunction])} must be a function (q, k, v) => output`);
+  checkPositiveInt('timeAttentionFunctions', 'n', n);
   const measured = await measureAttentions(names.map((k) => fns[k]), n, heads, headDim, runs);
   return Object.fromEntries(names.map((k, i) => [k, measured[i]]));
 }
@@ -130,8 +137,14 @@ export async function timeAttentionFunctions(
  */
 export async function benchAttention(
   seqLens: number[],
-  { heads = 8, headDim = 64, runs, log = () => undefined }: { heads?: number; headDim?: number; runs?: number; log?: (line: string) => void } = {},
+  options: { heads?: number; headDim?: number; runs?: number; log?: (line: string) => void } = {},
 ): Promise<AttentionBenchEntry[]> {
+  checkKnownKeys('benchAttention', options, ['heads', 'headDim', 'runs', 'log']);
+  const { heads = 8, headDim = 64, runs, log = () => undefined } = options;
+  // up front: G = N/4 must be an even integer, so N a multiple of 8 (else S2 fails only after full attention ran)
+  if (!Array.isArray(seqLens) || seqLens.length === 0 || seqLens.some((n) => !Number.isInteger(n) || n < 8 || n % 8 !== 0)) {
+    throw new Error(`benchAttention: seqLens = ${describeValue(seqLens)} must be a non-empty list of multiples of 8 (S2-Attn uses G = N/4, which must be even), e.g. [1024, 2048]`);
+  }
   const rows: AttentionBenchEntry[] = [];
   for (const n of seqLens) {
     const groupSize = n / 4;
@@ -143,7 +156,11 @@ export async function benchAttention(
 }
 
 /** Runs every benchmark section for the active (or default) backend and returns the report. */
-export async function runBench({ quick = false, log = () => undefined }: BenchOptions = {}): Promise<BenchReport> {
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  // checked before anything runs: a misspelt { quik: true } would otherwise start the full bench
+  checkKnownKeys('runBench', options, ['quick', 'log']);
+  const { quick = false, log = () => undefined } = options;
+  if (typeof quick !== 'boolean') throw new Error(`runBench: quick = ${describe(quick)} must be true or false`);
   await ready();
   const info = backendInfo();
   log(`backend ${info.name}, ${info.threads} thread(s): ${info.reason}`);

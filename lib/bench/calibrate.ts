@@ -10,9 +10,9 @@ import type { Tensor2D } from '../backend';
 import { LlamaForCausalLM, makeConfig, presets } from '../model';
 import { benchConfig, clearCachedConstants, SyntheticBatches } from './train-step';
 import type { LlamaConfig } from '../model';
-import { applyLora, isTrainable } from '../lora';
 import type { TrainableSet } from '../lora';
 import { Trainer } from '../train/trainer';
+import { longLora } from '../train/longlora';
 import { measurePeakBytes } from './measure';
 import { trainingMemory, layerScoreCount } from '../cost/memory';
 
@@ -37,16 +37,14 @@ export async function measureTrainingStep(c: MemoryCase): Promise<number> {
   clearCachedConstants();
   const config = benchConfig(c.config, c.seqLen, c.attention);
   const model = LlamaForCausalLM.create(config, { seed: 0 });
-  const lora = c.trainable === 'full' ? null : applyLora(model, {}, { seed: 0 });
-  const parameters = lora === null ? model.parameters : lora.allParameters();
-  const trainable = [...parameters.keys()].filter((n) => isTrainable(c.trainable, n));
-  const trainer = new Trainer({ parameters, loss: (ids, o) => model.loss(ids, o), config }, new SyntheticBatches(c.seqLen, config.vocabSize, c.batchSize), {
+  // the config already holds the RoPE scaling for seqLen (benchConfig), so longLora extends nothing
+  const run = longLora(model, { contextLength: c.seqLen, attention: config.attention, trainable: c.trainable, seed: 0 });
+  const trainer = new Trainer(run, new SyntheticBatches(c.seqLen, config.vocabSize, c.batchSize), {
     steps: 3,
     lr: 1e-4,
     warmupSteps: 0,
     gradAccumSteps: 1,
     maxGradNorm: 1,
-    trainable,
     progress: 'silent',
   });
   try {
@@ -55,7 +53,7 @@ export async function measureTrainingStep(c: MemoryCase): Promise<number> {
     return m.peakBytes;
   } finally {
     trainer.dispose();
-    lora?.dispose();
+    run.dispose();
     model.dispose();
   }
 }

@@ -13,6 +13,7 @@ import { presets } from '../model';
 import { trainingMemory } from '../cost/memory';
 import { measureTrainingStep } from './calibrate';
 import type { LengthProbe, MaxTrainableSeqLen } from './types';
+import { checkKnownKeys, describe } from '../util/options';
 
 export interface MaxLengthOptions {
   config?: LlamaConfig;
@@ -58,7 +59,10 @@ async function longestFitting(
 
 /** `maxTrainableSeqLen` of the benchmark for presets.small (or `config`), with the probes it ran. */
 export async function maxTrainableSeqLen(options: MaxLengthOptions = {}): Promise<{ result: MaxTrainableSeqLen; probes: LengthProbe[] }> {
+  // checked before any training step is measured (each takes seconds)
+  checkKnownKeys('maxTrainableSeqLen', options, ['config', 'budgetBytes', 'step', 'limit', 'log']);
   const { config = presets.small, budgetBytes = 2 * 2 ** 30, step = 256, limit = 16384, log = () => undefined } = options;
+  if (!Number.isInteger(limit) || limit < step) throw new Error(`maxTrainableSeqLen: limit = ${describe(limit)} must be an integer >= step (${describe(step)}), the longest length considered`);
   if (!Number.isInteger(step) || step < 8 || step % 8 !== 0) throw new Error(`maxTrainableSeqLen: step = ${step} must be a multiple of 8 (S2 needs G = N/4 even)`);
   if (!(budgetBytes > 0)) throw new Error(`maxTrainableSeqLen: budgetBytes = ${budgetBytes} must be positive`);
   const probes: LengthProbe[] = [];

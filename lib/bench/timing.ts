@@ -2,6 +2,8 @@
  * Timing for benchmarks: a warm-up, then the median of several runs (these machines are noisy;
  * medians and ratios measured in one run are what we report).
  */
+import { checkKnownKeys, describe } from '../util/options';
+
 export interface TimingOptions {
   /** Untimed runs first (compilation, packing caches, heap growth). Default 1. */
   warmup?: number;
@@ -26,8 +28,13 @@ export async function timeIt(fn: () => unknown | Promise<unknown>, options: Timi
  * a slow spell then hits all of them alike, so the ratio of their medians is steadier than when
  * each is timed in its own block.
  */
-export async function timeInterleaved(fns: Array<() => unknown | Promise<unknown>>, { warmup = 1, runs = 5 }: TimingOptions = {}): Promise<Timing[]> {
+export async function timeInterleaved(fns: Array<() => unknown | Promise<unknown>>, options: TimingOptions = {}): Promise<Timing[]> {
+  // a misspelt key ({ run: 3 }) or a negative / NaN warmup would otherwise time with other settings than asked
+  checkKnownKeys('timeIt', options, ['warmup', 'runs']);
+  const { warmup = 1, runs = 5 } = options;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`timeIt: runs = ${runs} must be a positive integer`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`timeIt: warmup = ${describe(warmup)} must be an integer >= 0 (untimed runs first)`);
+  if (!Array.isArray(fns) || fns.some((f) => typeof f !== 'function')) throw new Error(`timeIt: what to time must be a function (timeInterleaved: a list of functions), got ${describe(Array.isArray(fns) ? fns.find((f) => typeof f !== 'function') : fns)}`);
   for (const fn of fns) for (let i = 0; i < warmup; i++) await fn();
   const times: number[][] = fns.map(() => []);
   for (let i = 0; i < runs; i++) {

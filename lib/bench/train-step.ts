@@ -19,9 +19,10 @@ import type { AttentionSpec } from '../attention';
 import { trainingStepFlops } from '../cost/flops';
 import { measurePeakBytes } from './measure';
 import { median } from './timing';
-import { clearMaskCache } from '../attention/causal';
+import { clearMaskCache } from '../attention';
 import { clearRopeCache } from '../model/rope';
 import { Trainer } from '../train/trainer';
+import { describe } from '../util/options';
 import type { BatchSource, TrainBatch } from '../train/trainer';
 
 /** Options of `benchTrainStep`. */
@@ -111,6 +112,7 @@ function benchTrainer(config: LlamaConfig, seqLen: number, attention: BenchAtten
  * of a noisy machine. Peaks are measured first, one model alive at a time.
  */
 export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promise<TrainStepBenchEntry[]> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new Error(`benchTrainStep: options must be an object, got ${describe(options)}`);
   const known = ['config', 'seqLens', 'attention', 'steps', 'warmup', 'log'];
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new Error(`benchTrainStep: unknown option(s) ${unknown.join(', ')}; options are ${known.join(', ')}`);
@@ -120,9 +122,13 @@ export async function benchTrainStep(options: TrainStepBenchOptions = {}): Promi
   if (kinds.length === 0 || new Set(kinds).size !== kinds.length) throw new Error(`benchTrainStep: attention = [${kinds.join(', ')}] must name some of ${BENCH_ATTENTIONS.join(', ')}, each once`);
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`benchTrainStep: steps = ${steps} must be an integer >= 1`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`benchTrainStep: warmup = ${warmup} must be an integer >= 0`);
+  // every length up front: a bad one after good ones would fail only after their (slow) steps ran
+  if (!Array.isArray(seqLens) || seqLens.length === 0) throw new Error(`benchTrainStep: seqLens = ${describe(seqLens)} must be a non-empty list of sequence lengths, e.g. [256, 512]`);
+  for (const seqLen of seqLens) {
+    if (!(Number.isInteger(seqLen) && seqLen >= 2)) throw new Error(`benchTrainStep: seqLen ${describe(seqLen)} must be an integer >= 2`);
+  }
   const entries: TrainStepBenchEntry[] = [];
   for (const seqLen of seqLens) {
-    if (!(Number.isInteger(seqLen) && seqLen >= 2)) throw new Error(`benchTrainStep: seqLen ${seqLen} must be an integer >= 2`);
     // peaks: one model alive at a time (another's weights and AdamW state would count in the peak),
     // and cached RoPE tables and masks of other lengths freed first
     const peaks: number[] = [];

@@ -16,7 +16,7 @@ import { PAD, encode } from './tokenizer';
 import { IGNORE_INDEX } from '../util/constants';
 import type { LabeledExample } from './examples';
 import { Rng, deriveSeed } from '../util/rng';
-import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from '../util/options';
+import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe, describeValue } from '../util/options';
 
 /** The separator between a string and its repeat. */
 export const REPEAT_SEPARATOR = ' | ';
@@ -58,7 +58,7 @@ export function repeatedStringExamples(options: RepeatedStringOptions): LabeledE
   const chars = options.chars ?? [4, 16];
   const [lo, hi] = Array.isArray(chars) && chars.length === 2 ? chars : [NaN, NaN];
   if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && lo <= hi)) {
-    throw new Error(`${where}: chars must be [min, max] with integers 1 <= min <= max, got ${describe(chars)}`);
+    throw new Error(`${where}: chars must be [min, max] with integers 1 <= min <= max, got ${describeValue(chars)}`);
   }
   const alphabet = options.alphabet ?? REPEAT_ALPHABET;
   if (typeof alphabet !== 'string' || alphabet.length === 0 || /[^\x20-\x7e]|\|/.test(alphabet)) {
@@ -67,7 +67,7 @@ export function repeatedStringExamples(options: RepeatedStringOptions): LabeledE
   const distinct = options.distinct ?? [alphabet.length, alphabet.length];
   const [dLo, dHi] = Array.isArray(distinct) && distinct.length === 2 ? distinct : [NaN, NaN];
   if (!(Number.isInteger(dLo) && Number.isInteger(dHi) && dLo >= 1 && dLo <= dHi && dHi <= alphabet.length)) {
-    throw new Error(`${where}: distinct must be [min, max] with integers 1 <= min <= max <= ${alphabet.length} (the alphabet's length), got ${Array.isArray(distinct) ? JSON.stringify(distinct) : describe(distinct)}`);
+    throw new Error(`${where}: distinct must be [min, max] with integers 1 <= min <= max <= ${alphabet.length} (the alphabet's length), got ${describeValue(distinct)}`);
   }
   const needed = 1 + 2 * hi + REPEAT_SEPARATOR.length + 1;
   if (seqLen < needed) throw new Error(`${where}: seqLen ${seqLen} cannot hold a ${hi}-character string twice with BOS, separator and EOS; use seqLen >= ${needed} or shorter chars`);

@@ -1,7 +1,8 @@
 /**
  * Data: byte tokenizer, real corpora from npm packages (SOTU for training, Moby Dick held out),
- * deterministic splits, the pre-training window batcher, passkey prompts and
- * training mix, and LongLoRA's SFT format with long-QA examples. Pure JavaScript: no tensors.
+ * deterministic splits, the pre-training window batcher, passkey prompts, their lengths in tokens,
+ * the training mix and its curriculum batches, and LongLoRA's SFT format with long-QA examples.
+ * Pure JavaScript: no tensors.
  */
 export { BOS, EOS, PAD, VOCAB_SIZE, SPECIAL_TOKEN_TEXT, encode, decode, byteLength, checkTokenIds } from './tokenizer';
 export type { EncodeOptions, DecodeOptions } from './tokenizer';
@@ -35,5 +36,8 @@ export { PROMPT_DICT, formatSftPrompt, sftExample, materialPrompt, longQaExample
 export type { SftRecord, SftExampleOptions, SftExample, MaterialType, LongQaKind, LongQaOptions, LongQaExample } from './sft';
 export { repeatedStringExamples, REPEAT_SEPARATOR, REPEAT_ALPHABET } from './copy';
 export type { RepeatedStringOptions } from './copy';
+export { passkeyGarbageForTokens, passkeyOfficialMinTokens, holdsOfficialPasskeyPrompt, passkeyCurriculum, passkeyEvalLengths } from './passkey-lengths';
+export { RepeatedStringBatches, CurriculumBatches, passkeyCurriculumStages } from './curriculum';
+export type { LabeledBatchSource, RepeatedStringBatchesOptions, CurriculumStageSource, CurriculumBatchesOptions, PasskeyCurriculumStage, PasskeyCurriculumStagesOptions } from './curriculum';
 export { sentenceSpans } from './sentences';
 export type { SentenceSpan } from './sentences';

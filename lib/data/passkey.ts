@@ -20,7 +20,7 @@ import { IGNORE_INDEX } from '../util/constants';
 import type { LabeledExample } from './examples';
 import { NumpyRandomState } from './numpy-random';
 import { Rng, deriveSeed } from '../util/rng';
-import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe } from '../util/options';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, checkSeed, describe, describeValue } from '../util/options';
 
 /** The task description line of the official prompt. */
 export const PASSKEY_TASK_DESCRIPTION =
@@ -167,7 +167,7 @@ function checkKeyDigits(where: string, keyDigits: unknown): [number, number] {
   if (!Array.isArray(range) || range.length !== 2) throw new Error(`${where}: keyDigits must be a number or [min, max], got ${describe(keyDigits)}`);
   const [lo, hi] = range as unknown[];
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || (lo as number) < 1 || (hi as number) > 15 || (lo as number) > (hi as number)) {
-    throw new Error(`${where}: keyDigits must be integers with 1 <= min <= max <= 15, got ${JSON.stringify(keyDigits)}`);
+    throw new Error(`${where}: keyDigits must be integers with 1 <= min <= max <= 15, got ${describeValue(keyDigits)}`);
   }
   return [lo as number, hi as number];
 }
@@ -306,7 +306,7 @@ export function passkeyTrainingExamples(options: PasskeyTrainingOptions): Passke
   const filler = options.filler ?? 1;
   const [fLo, fHi] = typeof filler === 'number' ? [filler, filler] : Array.isArray(filler) && filler.length === 2 ? filler : [NaN, NaN];
   if (!(typeof fLo === 'number' && typeof fHi === 'number' && fLo > 0 && fLo <= fHi && fHi <= 1)) {
-    throw new Error(`${where}: filler must be a fraction in (0, 1] or a range [min, max] with 0 < min <= max <= 1, got ${JSON.stringify(filler)}`);
+    throw new Error(`${where}: filler must be a fraction in (0, 1] or a range [min, max] with 0 < min <= max <= 1, got ${describeValue(filler)}`);
   }
   // Tokens besides the filler: [BOS] + prompt text + " " + key + EOS.
   const fixedTokens = (digits: number): number => passkeyExampleMinTokens(digits, { taskDescription: withTask, bos }) - 1; // all but the filler

@@ -5,6 +5,8 @@ export { generate, pickToken } from './generate';
 export type { GenerateOptions, CachedCausalLM } from './generate';
 export { evaluatePasskey, runPasskeyTrial } from './passkey';
 export { teacherForcedExactMatch } from './exact-match';
+export { passkeyAccuracyAt, passkeyAccuracyTable } from './passkey-table';
+export type { PasskeyLengthAccuracy, PasskeyAccuracyOptions, PasskeyAccuracyTableOptions } from './passkey-table';
 export type { PasskeyEvalOptions, PasskeyLengthResult } from './passkey';
 export { fitBigram, bigramLoss, bigramLogProb } from './bigram';
 export type { BigramModel, BigramOptions, BigramLossOptions } from './bigram';

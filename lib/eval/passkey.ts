@@ -5,6 +5,7 @@
  */
 import { encode, decode, passkeyTrial, officialPasskeyTrial, passkeyCompletion } from '../data';
 import { Rng } from '../util/rng';
+import { checkKnownKeys, describe } from '../util/options';
 import type { KeyDigits, PasskeyTrial } from '../data';
 import { generate } from './generate';
 import type { CachedCausalLM } from './generate';
@@ -52,6 +53,18 @@ export function runPasskeyTrial<Cache extends { dispose(): void }>(
 
 /** Passkey accuracy by length and depth (see the file comment). */
 export function evaluatePasskey<Cache extends { dispose(): void }>(model: CachedCausalLM<Cache>, options: PasskeyEvalOptions, makeCache: (numLayers: number) => Cache): PasskeyLengthResult[] {
+  // before any prompt is decoded: a misspelt key or mode ('offical') would otherwise run the whole
+  // evaluation with the defaults ('seeded' keys), and a missing list would be a TypeError
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error(`passkey: options = ${describe(options)}; pass at least { garbageChars: [...], trials }`);
+  }
+  checkKnownKeys('passkey', options, ['garbageChars', 'trials', 'mode', 'seed', 'keyDigits', 'depthBins', 'allowExtrapolation', 'onTrial']);
+  if (options.mode !== undefined && options.mode !== 'official' && options.mode !== 'seeded') {
+    throw new Error(`passkey: mode = ${describe(options.mode)} must be 'official' (the script's numpy-seeded keys) or 'seeded' (ours)`);
+  }
+  if (!Array.isArray(options.garbageChars)) throw new Error(`passkey: garbageChars = ${describe(options.garbageChars)} must be a list of filler sizes in characters, e.g. [1000, 2000]`);
+  if (options.onTrial !== undefined && typeof options.onTrial !== 'function') throw new Error(`passkey: onTrial = ${describe(options.onTrial)} must be a function`);
+  if (typeof makeCache !== 'function') throw new Error(`passkey: makeCache must be a function (numLayers) => cache, e.g. (n) => new KVCache(n); got ${describe(makeCache)}`);
   const bins = options.depthBins ?? 5;
   if (!Number.isInteger(options.trials) || options.trials < 1) throw new Error(`passkey: trials = ${options.trials} must be a positive integer (official: 10)`);
   if (!Number.isInteger(bins) || bins < 1) throw new Error(`passkey: depthBins = ${bins} must be a positive integer`);

@@ -15,6 +15,7 @@
 import { tf } from '../backend';
 import type { Tensor2D, Tensor3D } from '../backend';
 import { isInt32Array } from '../util/typed-arrays';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt, describe } from '../util/options';
 
 /** What perplexity needs from a model (LlamaForCausalLM fits). */
 export interface CausalLM {
@@ -63,6 +64,11 @@ export interface PerplexityRow {
  * last element for `'eval'` (eval.py pops it), with it for `'eval_distributed'`.
  */
 export function windowStarts(numTokens: number, seqLen: number, stride: number, protocol: 'eval' | 'eval_distributed' = 'eval'): number[] {
+  // a non-positive or fractional stride would loop forever (or until memory runs out)
+  checkNonNegativeInt('windowStarts', 'numTokens', numTokens);
+  checkPositiveInt('windowStarts', 'seqLen', seqLen);
+  checkPositiveInt('windowStarts', 'stride (official 256)', stride);
+  if (protocol !== 'eval' && protocol !== 'eval_distributed') throw new Error(`windowStarts: protocol = ${describe(protocol)} must be 'eval' (eval.py) or 'eval_distributed' (eval_distributed.py)`);
   const starts: number[] = [];
   for (let i = 0; i < numTokens - seqLen; i += stride) starts.push(i);
   if (protocol === 'eval') starts.pop();
@@ -90,8 +96,14 @@ function windowLosses(logits: Tensor3D, ids: Int32Array): { losses: Float32Array
   });
 }
 
+const OPTION_KEYS = ['seqLens', 'stride', 'maxWindows', 'allowExtrapolation', 'onWindow'];
+
 function checkOptions(numTokens: number, o: PerplexityOptions): void {
+  if (o === null || typeof o !== 'object') throw new Error(`perplexity: options = ${describe(o)}; pass at least { seqLens: [...] }, the evaluation lengths`);
+  checkKnownKeys('perplexity', o, OPTION_KEYS);
   if (!Array.isArray(o.seqLens) || o.seqLens.length === 0) throw new Error('perplexity: seqLens must list at least one evaluation length');
+  if (o.allowExtrapolation !== undefined) checkBoolean('perplexity', 'allowExtrapolation', o.allowExtrapolation);
+  if (o.onWindow !== undefined && typeof o.onWindow !== 'function') throw new Error(`perplexity: onWindow = ${describe(o.onWindow)} must be a function ({ seqLen, done, total, loss }) => void`);
   const stride = o.stride ?? 256;
   if (!Number.isInteger(stride) || stride <= 0) throw new Error(`perplexity: stride = ${stride} must be a positive integer (official: 256)`);
   for (const L of o.seqLens) {
@@ -107,6 +119,9 @@ function checkOptions(numTokens: number, o: PerplexityOptions): void {
 
 /** Sliding-window perplexity of `model` on `tokens` at every length in `seqLens` (see the file comment). */
 export async function evaluatePerplexity(model: CausalLM, tokens: Int32Array, options: PerplexityOptions): Promise<PerplexityRow[]> {
+  if (model === null || typeof model !== 'object' || typeof model.forward !== 'function' || typeof model.config?.vocabSize !== 'number') {
+    throw new Error(`perplexity: model must be a causal LM with config.vocabSize and forward (e.g. a LlamaForCausalLM), got ${describe(model)}`);
+  }
   if (!isInt32Array(tokens) || tokens.length === 0) throw new Error('perplexity: tokens must be a non-empty Int32Array (e.g. encode(mobyDickText()))');
   checkOptions(tokens.length, options);
   const stride = options.stride ?? 256;

@@ -17,9 +17,9 @@ import { tf } from '../backend';
 import { LlamaForCausalLM, extendContext, presets } from '../model';
 import type { LlamaConfig } from '../model';
 import type { AttentionSpec } from '../attention';
-import { applyLora, isTrainable } from '../lora';
 import type { TrainableSet } from '../lora';
 import { Trainer } from '../train/trainer';
+import { longLora } from '../train/longlora';
 import { buildTokenStream, sotuSplits, WindowBatcher, encode, mobyDickText, flattenWhitespace } from '../data';
 import { evaluatePerplexity } from '../eval/perplexity';
 
@@ -133,30 +133,27 @@ export async function runContextExtension(options: ContextExtensionOptions = {})
 
   for (const variant of variants) {
     for (const [n, v] of base.parameters) v.assign(snapshot.get(n) as tf.Tensor);
-    const model = extendContext(base, target, 'linear').withConfig({ attention: variant.attention });
-    const lora = variant.trainable === 'full' ? null : applyLora(model, {}, { seed });
-    const params = lora === null ? model.parameters : lora.allParameters();
+    // position interpolation to the target, the variant's training attention and trainable set (LoRA for the LoRA sets)
+    const run = longLora(base, { contextLength: target, scaling: 'linear', attention: variant.attention, trainable: variant.trainable, seed });
     started = performance.now();
-    const trainer = new Trainer({ parameters: params, loss: (ids, o) => model.loss(ids, o), config: model.config }, sotuBatches(target, 1, seed + 1), {
+    const trainer = new Trainer(run, sotuBatches(target, 1, seed + 1), {
       steps: finetuneSteps,
-      lr: lora === null ? finetuneLr : loraLr,
+      lr: run.lora === null ? finetuneLr : loraLr,
       schedule: 'constant_with_warmup',
       warmupSteps: Math.min(20, Math.floor(finetuneSteps / 5)),
       gradAccumSteps: 1,
       maxGradNorm: 1,
-      trainable: [...params.keys()].filter((n) => isTrainable(variant.trainable, n)),
       progress: 'silent',
     });
     for (let i = 0; i < finetuneSteps; i++) await trainer.trainStep();
     trainer.dispose();
     const seconds = (performance.now() - started) / 1000;
     // evaluation: dense attention (LongLoRA evaluates with full attention), LoRA merged
-    lora?.merge();
-    const dense = model.withConfig({ attention: { kind: 'full' } });
+    run.lora?.merge();
+    const dense = run.model.withConfig({ attention: { kind: 'full' } });
     rows.push(await perplexityRow(dense, `fine-tuned at ${target}: ${variant.name}`, heldOut, evalOpts, seconds, log));
     dense.dispose();
-    lora?.dispose();
-    model.dispose();
+    run.dispose();
   }
   base.dispose();
   tf.dispose([...snapshot.values()]);

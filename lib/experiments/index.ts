@@ -1,6 +1,6 @@
 /** Experiments in miniature: the runs behind the closing notes, notebooks and `npm run reproduce`. */
-export { runPasskeyExperiment, passkeyAccuracyAt, garbageForTokens, passkeyCurriculum, passkeyEvalLengths, officialPromptMinTokens } from './passkey';
-export type { PasskeyExperimentOptions, PasskeyExperimentResult, PasskeyLengthAccuracy } from './passkey';
+export { runPasskeyExperiment } from './passkey';
+export type { PasskeyExperimentOptions, PasskeyExperimentResult, PasskeyStage } from './passkey';
 export { runContextExtension, TABLE1_VARIANTS } from './context-extension';
 export type { ContextExtensionOptions, ContextExtensionResult, ContextExtensionRow, FinetuneVariant } from './context-extension';
 export { flopsTableMarkdown, contextExtensionMarkdown, passkeyMarkdown, PAPER_FLOPS, PAPER_TABLE1 } from './report';

@@ -103,7 +103,8 @@ function passkeyStagesText(r: PasskeyExperimentResult): string {
   const parts = r.stages.map((st) => `${st.length}${st.taskLine ? '' : ' (no task line)'} from update ${st.fromUpdate} (${st.fromMinutes.toFixed(1)} min)`);
   const reached = r.stages.length > 0 && r.stages[r.stages.length - 1].length === r.settings.seqLen;
   const decay = r.decaySteps === null ? '' : ` (there a fresh AdamW, lr decaying linearly to 0 over ${r.decaySteps} updates)`;
-  return `stages ${parts.join(', ')}${reached ? decay : `; the training length ${r.settings.seqLen} was not reached in the time`}`;
+  const notReached = r.stoppedBy === 'maxMinutes' ? `before the ${r.settings.maxMinutes}-minute cap` : `in ${r.settings.updates} updates`;
+  return `stages ${parts.join(', ')}${reached ? decay : `; the training length ${r.settings.seqLen} was not reached ${notReached}`}`;
 }
 
 /** Passkey retrieval accuracy by length, with the paper's Figure 4 summary. */
@@ -118,8 +119,8 @@ export function passkeyMarkdown(r: PasskeyExperimentResult): string {
         `| ${b.promptTokens} | ${(100 * b.accuracy).toFixed(0)}% | ${b.byDepth.map((d) => (d === null ? '—' : `${(100 * d).toFixed(0)}%`)).join(' / ')} | ${b.beyondTrainingLength ? 'beyond the training length' : b.promptTokens === s.seqLen ? 'training length' : ''} |`,
     ),
     '',
-    `How: ${s.model}${s.seqLen <= r.baseContext ? '' : s.positions === 'none' ? `, its ${r.baseContext}-token context raised to ${s.seqLen} (RoPE unscaled),` : `, extended from its ${r.baseContext}-token context to ${s.seqLen} by linear position interpolation before training,`} trained from scratch for ${(r.trainSeconds / 60).toFixed(1)} min in two phases, AdamW (0.9, 0.95), constant learning rate after 30 warm-up steps in each: ` +
-      `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, ${s.copyChars[0]}-${s.copyChars[1]} characters of ${JSON.stringify(s.copyAlphabet)}${s.copyDistinct[0] < s.copyAlphabet.length ? `, ${s.copyDistinct[0]}-${s.copyDistinct[1]} distinct per string,` : ''} in ${s.copySeqLen} tokens, loss on the repeat; lr ${s.lr}; ${s.copyMinutes} min), ` +
+    `How: ${s.model}${s.seqLen <= r.baseContext ? '' : s.positions === 'none' ? `, its ${r.baseContext}-token context raised to ${s.seqLen} (RoPE unscaled),` : `, extended from its ${r.baseContext}-token context to ${s.seqLen} by linear position interpolation before training,`} trained from scratch for ${r.copySteps + r.steps} updates (${(r.trainSeconds / 60).toFixed(1)} min${r.stoppedBy === 'maxMinutes' ? `, stopped by the ${s.maxMinutes}-minute cap` : r.stoppedBy === 'stopAt' ? `, stopped early at ${Math.round(100 * s.stopAt)}% accuracy` : ''}) in two phases, AdamW (0.9, 0.95), constant learning rate after 30 warm-up steps in each: ` +
+      `${r.copySteps} updates of ${s.copyBatchSize} repeated random strings (lib/data repeatedStringExamples, ${s.copyChars[0]}-${s.copyChars[1]} characters of ${JSON.stringify(s.copyAlphabet)}${s.copyDistinct[0] < s.copyAlphabet.length ? `, ${s.copyDistinct[0]}-${s.copyDistinct[1]} distinct per string,` : ''} in ${s.copySeqLen} tokens, loss on the repeat; lr ${s.lr}), ` +
       `then ${r.steps} updates of a length curriculum of passkey prompts (lib/data passkeyTrainingExamples, lr ${s.curriculumLr}, about ${s.tokensPerUpdate} tokens per update, filler ${Math.round(100 * s.filler[0])}-${Math.round(100 * s.filler[1])}% of what fits${s.lengthBins > 1 ? ` in ${s.lengthBins} bins, one per update, padded to its longest prompt` : ', padded to the stage length'}, ` +
       `${Math.round(100 * s.review)}% of updates from an earlier stage${finalDiffers ? ` (at the training length: filler ${Math.round(100 * s.finalFiller[0])}-${Math.round(100 * s.finalFiller[1])}%, ${Math.round(100 * s.finalReview)}% from an earlier stage)` : ''}; ${s.advanceAt > 0 ? `the next stage once ${Math.round(100 * s.advanceAt)}% of ${s.checkTrials} prompts filled to the stage's length are answered exactly` : `a fixed ${s.checkEvery} updates per stage`}): ` +
       `${passkeyStagesText(r)}; ` +

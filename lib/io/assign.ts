@@ -5,6 +5,7 @@
  */
 import { tf } from '../backend';
 import type { Tensor, Variable } from '../backend';
+import { checkKnownKeys } from '../util/options';
 
 /** Name patterns: an exact name, or a RegExp tested against the name. */
 export type NamePattern = string | RegExp;
@@ -42,8 +43,7 @@ function matchesAny(name: string, patterns: readonly NamePattern[]): boolean {
 }
 
 function checkOptions(options: WeightMatchOptions, what: string): void {
-  const unknown = Object.keys(options).filter((k) => k !== 'allowMissing' && k !== 'allowUnexpected');
-  if (unknown.length > 0) throw new Error(`${what}: unknown option(s) ${unknown.join(', ')}; options are allowMissing, allowUnexpected`);
+  checkKnownKeys(what, options, ['allowMissing', 'allowUnexpected']);
   for (const key of ['allowMissing', 'allowUnexpected'] as const) {
     const list = options[key];
     if (list !== undefined && (!Array.isArray(list) || !list.every((p) => typeof p === 'string' || p instanceof RegExp))) {

@@ -3,7 +3,7 @@
  * (transformers 4.34, `modeling_utils.py`: `shard_checkpoint`, `load_state_dict`) and `from_pretrained`
  * reads them:
  *
- *   config.json                        the model config (plain JSON; lib/model/config.ts maps it to LlamaConfig)
+ *   config.json                        the model config (JSON; ./hf-config.ts maps it to LlamaConfig)
  *   model.safetensors                  all tensors, when they fit in one shard; or
  *   model-00001-of-0000N.safetensors   shards, plus
  *   model.safetensors.index.json       { "metadata": { "total_size": bytes }, "weight_map": { name: shard file } }
@@ -13,9 +13,12 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { Tensor } from '../backend';
-import { replaceDirectoryAtomic, recoverInterruptedReplace, writeJsonAtomic } from './atomic';
+import { replaceDirectoryAtomic, recoverInterruptedReplace, writeFileAtomic, writeJsonAtomic } from './atomic';
+import { formatHFConfigJson } from './hf-config';
 import { SAFETENSORS_DTYPE_BYTES, entriesToTensors, readSafetensorsFile, serializeSafetensors, tensorsToEntries } from './safetensors';
 import type { SafetensorsDtype, SafetensorsInput } from './safetensors';
+import { checkKnownKeys } from '../util/options';
+import { isUint8Array } from '../util/typed-arrays';
 
 export { assignWeights } from './assign';
 
@@ -169,7 +172,7 @@ export async function loadHFCheckpoint(dir: string): Promise<HFCheckpoint> {
 
 /** Options of `saveHFCheckpoint`. */
 export interface SaveHFCheckpointOptions {
-  /** The config.json object (written as given). */
+  /** The config.json object, written with `formatHFConfigJson` (float fields keep their decimal point). */
   config: Record<string, unknown>;
   /** The tensors, in the order shards are filled (HF fills them in `state_dict()` order). */
   tensors: Map<string, Tensor>;
@@ -179,6 +182,8 @@ export interface SaveHFCheckpointOptions {
   dtype?: 'F32' | 'F16' | 'BF16';
   /** Extra `__metadata__` for every file; `format: 'pt'` is always set (from_pretrained requires it). */
   metadata?: Record<string, string>;
+  /** More files for the directory, by plain file name (e.g. `tokenizer.json`), written in the same atomic replace. */
+  extraFiles?: ReadonlyMap<string, string | Uint8Array>;
 }
 
 /** What `saveHFCheckpoint` wrote. */
@@ -191,7 +196,7 @@ export interface SavedHFCheckpoint {
   weightMap: Map<string, string>;
 }
 
-const SAVE_OPTION_KEYS = ['config', 'tensors', 'maxShardBytes', 'dtype', 'metadata'];
+const SAVE_OPTION_KEYS = ['config', 'tensors', 'maxShardBytes', 'dtype', 'metadata', 'extraFiles'];
 
 /**
  * Groups tensors into shards exactly as transformers 4.34 `shard_checkpoint` does: in order, starting a new
@@ -217,6 +222,20 @@ export function hfShardName(index: number, count: number): string {
   return `model-${pad(index + 1)}-of-${pad(count)}.safetensors`;
 }
 
+/** Extra files must have plain names that do not collide with the checkpoint's own files. */
+function checkExtraFiles(extraFiles: unknown, what: string): void {
+  if (!(extraFiles instanceof Map)) throw new Error(`${what}: extraFiles must be a Map<file name, string | Uint8Array>`);
+  for (const [name, contents] of extraFiles) {
+    if (typeof name !== 'string' || name === '' || name !== path.basename(name) || name === '.' || name === '..') {
+      throw new Error(`${what}: extraFiles name ${JSON.stringify(name)} must be a plain file name (no directories)`);
+    }
+    if (name === HF_CONFIG_NAME || name === HF_WEIGHTS_INDEX_NAME || /^model(-\d{5}-of-\d{5})?\.safetensors$/.test(name)) {
+      throw new Error(`${what}: extraFiles name ${name} is one of the checkpoint's own files; choose another name`);
+    }
+    if (typeof contents !== 'string' && !isUint8Array(contents)) throw new Error(`${what}: extraFiles ${name} must be a string or Uint8Array`);
+  }
+}
+
 /**
  * Saves a Hugging Face checkpoint directory (config.json + model.safetensors, or shards + index when the
  * tensors exceed `maxShardBytes`), readable by `from_pretrained`. The directory is replaced atomically
@@ -224,13 +243,14 @@ export function hfShardName(index: number, count: number): string {
  */
 export async function saveHFCheckpoint(dir: string, options: SaveHFCheckpointOptions): Promise<SavedHFCheckpoint> {
   const what = 'saveHFCheckpoint';
-  if (!isPlainObject(options)) throw new Error(`${what}: options must be { config, tensors, maxShardBytes?, dtype?, metadata? }`);
-  const unknown = Object.keys(options).filter((k) => !SAVE_OPTION_KEYS.includes(k));
-  if (unknown.length > 0) throw new Error(`${what}: unknown option(s) ${unknown.join(', ')}; options are ${SAVE_OPTION_KEYS.join(', ')}`);
-  const { config, tensors, maxShardBytes = HF_DEFAULT_MAX_SHARD_BYTES, dtype = 'F32', metadata = {} } = options;
+  if (!isPlainObject(options)) throw new Error(`${what}: options must be { config, tensors, maxShardBytes?, dtype?, metadata?, extraFiles? }`);
+  checkKnownKeys(what, options, SAVE_OPTION_KEYS);
+  const { config, tensors, maxShardBytes = HF_DEFAULT_MAX_SHARD_BYTES, dtype = 'F32', metadata = {}, extraFiles = new Map<string, string | Uint8Array>() } = options;
   if (!isPlainObject(config)) throw new Error(`${what}: config must be the config.json object (e.g. toHFConfig(modelConfig))`);
   if (!(tensors instanceof Map) || tensors.size === 0) throw new Error(`${what}: tensors must be a non-empty Map<string, Tensor>`);
   if (!Number.isSafeInteger(maxShardBytes) || maxShardBytes < 1) throw new Error(`${what}: maxShardBytes must be a positive integer number of bytes; got ${maxShardBytes}`);
+  checkExtraFiles(extraFiles, what);
+  const configText = formatHFConfigJson(config) + '\n'; // before any file is touched: a bad config changes nothing
 
   const entries = await tensorsToEntries(tensors, dtype, what);
   const sizes = new Map<string, number>();
@@ -244,7 +264,7 @@ export async function saveHFCheckpoint(dir: string, options: SaveHFCheckpointOpt
   const files = [HF_CONFIG_NAME];
 
   await replaceDirectoryAtomic(dir, async (tmp) => {
-    await writeJsonAtomic(path.join(tmp, HF_CONFIG_NAME), config);
+    await writeFileAtomic(path.join(tmp, HF_CONFIG_NAME), configText);
     for (let i = 0; i < shards.length; i++) {
       const file = shards.length === 1 ? HF_WEIGHTS_NAME : hfShardName(i, shards.length);
       const shardEntries = new Map<string, SafetensorsInput>();
@@ -260,6 +280,10 @@ export async function saveHFCheckpoint(dir: string, options: SaveHFCheckpointOpt
       for (const name of [...weightMap.keys()].sort()) sortedMap[name] = weightMap.get(name) as string;
       await writeJsonAtomic(path.join(tmp, HF_WEIGHTS_INDEX_NAME), { metadata: { total_size: totalSize }, weight_map: sortedMap });
       files.push(HF_WEIGHTS_INDEX_NAME);
+    }
+    for (const [name, contents] of extraFiles) {
+      await writeFileAtomic(path.join(tmp, name), contents);
+      files.push(name);
     }
   });
   return { files, totalSize, weightMap };

@@ -1,4 +1,8 @@
-/** Checkpoints and formats: safetensors, Hugging Face checkpoint directories, atomic writes, weight assignment. */
+/**
+ * Checkpoints and formats: safetensors, Hugging Face checkpoint directories and config.json, one-call
+ * load/save of a model (`loadPretrained` / `savePretrained`), HF tokenizers, PEFT adapters and merged
+ * checkpoints, atomic writes, weight assignment.
+ */
 export {
   parseSafetensors,
   parseSafetensorsHeader,
@@ -42,4 +46,10 @@ export { assignWeights, compareWeightSets, hasWeightProblems, formatWeightSetDif
 export type { NamePattern, TensorSignature, WeightSetDiff, WeightMatchOptions, AssignReport } from './assign';
 export { hfLlamaParameterShapes, checkHFLlamaTensors } from './llama-names';
 export { savePeftAdapter, loadPeftAdapter, saveMergedCheckpoint, peftAdapterConfig, loraConfigFromPeft, peftKey, PEFT_CONFIG_NAME, PEFT_WEIGHTS_NAME, TRAINABLE_PARAMS_NAME } from './peft';
-export type { SaveAdapterOptions } from './peft';
+export type { SaveAdapterOptions, SaveMergedOptions } from './peft';
+export { fromHFConfig, toHFConfig, formatHFConfigJson, HF_FLOAT_KEYS } from './hf-config';
+export type { FromHFConfigOptions } from './hf-config';
+export { loadPretrained, savePretrained, loadedDtype, TORCH_DTYPE_NAMES } from './pretrained';
+export type { CheckpointDtype, LoadPretrainedOptions, SavePretrainedOptions } from './pretrained';
+export { HFTokenizer, loadTokenizer, hasTokenizer, HF_TOKENIZER_NAME, HF_TOKENIZER_CONFIG_NAME } from './tokenizer';
+export type { HFEncodeOptions, HFDecodeOptions } from './tokenizer';

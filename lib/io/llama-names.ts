@@ -4,7 +4,8 @@
  * Lets a checkpoint be checked against its config before any model exists.
  */
 import type { Tensor } from '../backend';
-import { fromHFConfig, parameterShapes } from '../model/config';
+import { parameterShapes } from '../model';
+import { fromHFConfig } from './hf-config';
 import { compareWeightSets, formatWeightSetDiff, hasWeightProblems } from './assign';
 import type { WeightMatchOptions, WeightSetDiff } from './assign';
 

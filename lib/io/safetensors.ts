@@ -20,6 +20,7 @@ import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './half';
 import { writeFileAtomic } from './atomic';
 import type { FileHandle } from 'fs/promises';
 import { isFloat32Array, isInt32Array, isUint8Array } from '../util/typed-arrays';
+import { checkKnownKeys, describe } from '../util/options';
 
 /** Every dtype the safetensors format defines, in the reference crate's order (the writer sorts by it). */
 export const SAFETENSORS_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'] as const;
@@ -42,7 +43,8 @@ const INT_DTYPES: ReadonlySet<string> = new Set(['U8', 'I8', 'I16', 'U16', 'I32'
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 
 /**
- * One decoded tensor. `dtype` is the stored dtype; `data` is row-major: float32 for F16/BF16/F32/F64,
+ * One decoded tensor. `dtype` is the stored dtype; `data` is row-major: float32 for F16/BF16/F32/F64
+ * (F64 rounded; a finite F64 value beyond float32's range is an error),
  * int32 for the integer dtypes (64-bit values must fit in int32), 0/1 bytes for BOOL.
  */
 export interface SafetensorsEntry {
@@ -102,8 +104,21 @@ function decodeTensor(bytes: Uint8Array, start: number, length: number, dtype: S
       return decodeF16(new Uint16Array(hostOrderCopy(bytes, start, length, 2)));
     case 'BF16':
       return decodeBf16(new Uint16Array(hostOrderCopy(bytes, start, length, 2)));
-    case 'F64':
-      return Float32Array.from(new Float64Array(hostOrderCopy(bytes, start, length, 8)));
+    case 'F64': {
+      // Rounded to float32 as torch's `.float()` rounds. A finite value beyond float32's range would
+      // become +-Infinity and poison every sum it enters, so it is refused; values below the smallest
+      // float32 subnormal (1.4e-45) round to 0, which is rounding, not a change of kind, and accepted.
+      const wide = new Float64Array(hostOrderCopy(bytes, start, length, 8));
+      const narrow = Float32Array.from(wide);
+      for (let i = 0; i < n; i++) {
+        if (!Number.isFinite(narrow[i]) && Number.isFinite(wide[i])) {
+          throw new Error(
+            `${where}: F64 element ${i} is ${wide[i]}, beyond float32's range (|x| <= 3.4028234663852886e38); longlora-ts computes in float32, where it would become ${narrow[i]}. Rescale or clip the tensor before saving`,
+          );
+        }
+      }
+      return narrow;
+    }
     case 'I32':
       return new Int32Array(hostOrderCopy(bytes, start, length, 4));
     case 'I16':
@@ -197,6 +212,16 @@ function checkHeaderEntry(name: string, info: unknown, where: (name: string) => 
 }
 
 /**
+ * Throws unless `bytes` is a Uint8Array (a Node Buffer is one). An ArrayBuffer, a string or null
+ * would otherwise fail inside DataView as a TypeError, or be read as "3 bytes is too short".
+ */
+function checkBytes(what: string, bytes: unknown, source: string): void {
+  if (!isUint8Array(bytes) && !(bytes instanceof Uint8Array)) {
+    throw new Error(`${what}: ${source}: bytes must be a Uint8Array (e.g. fs.readFileSync(path), or new Uint8Array(arrayBuffer)), got ${describe(bytes)}`);
+  }
+}
+
+/**
  * The length N of the header, from the first 8 bytes of a file of `fileLength` bytes, checked against the
  * file size and the format's limit.
  */
@@ -223,6 +248,7 @@ export function safetensorsHeaderLength(first8: Uint8Array, fileLength: number, 
  * matching byte ranges, ranges inside the buffer, tiling it with no overlap, gap or trailing bytes.
  */
 export function parseSafetensorsHeader(prefix: Uint8Array, fileLength: number, source = '<bytes>'): SafetensorsHeader {
+  checkBytes('parseSafetensorsHeader', prefix, source);
   const where = (name: string) => `${source}: tensor ${JSON.stringify(name)}`;
   const n = safetensorsHeaderLength(prefix, fileLength, source);
   if (prefix.length < 8 + n) throw new Error(`parseSafetensorsHeader: ${source}: pass at least the first ${8 + n} bytes (got ${prefix.length})`);
@@ -300,6 +326,7 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileLength: number, s
  * buffer, overlapping or leaving gaps, and bytes after the last tensor.
  */
 export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): ParsedSafetensors {
+  checkBytes('parseSafetensors', bytes, source);
   const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes, bytes.length, source);
   const tensors = new Map<string, SafetensorsEntry>();
   for (const e of entries) {
@@ -366,8 +393,13 @@ function defaultDtype(data: SafetensorsInput['data']): WritableSafetensorsDtype 
  * F16/BF16 round to nearest even; I64 sign-extends int32.
  */
 export function serializeSafetensors(tensors: Map<string, SafetensorsInput>, metadata?: Record<string, string>): Uint8Array {
+  if (!(tensors instanceof Map)) throw new Error(`serializeSafetensors: tensors must be a Map<name, { shape, data, dtype? }>, got ${describe(tensors)}`);
+  if (metadata !== undefined && (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))) {
+    throw new Error(`serializeSafetensors: metadata must be an object of strings, got ${describe(metadata)}`);
+  }
   const items: { name: string; dtype: WritableSafetensorsDtype; shape: number[]; bytes: Uint8Array }[] = [];
   for (const [name, t] of tensors) {
+    if (t === null || typeof t !== 'object') throw new Error(`serializeSafetensors: tensor ${JSON.stringify(name)} must be { shape, data, dtype? }, got ${describe(t)}`);
     if (typeof name !== 'string' || name.length === 0 || name === '__metadata__') {
       throw new Error(`serializeSafetensors: tensor name ${JSON.stringify(name)} is not allowed; names must be non-empty strings other than "__metadata__"`);
     }
@@ -433,7 +465,10 @@ async function openForReading<T>(path: string, use: (handle: FileHandle, size: n
     throw new Error(`readSafetensors: cannot read ${path} (${(e as Error).message})`);
   }
   try {
-    return await use(handle, (await handle.stat()).size);
+    const stat = await handle.stat();
+    // reading a directory fails later as a bare "EISDIR: illegal operation on a directory, read"
+    if (!stat.isFile()) throw new Error(`readSafetensors: ${path} is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}; pass the path of a .safetensors file`);
+    return await use(handle, stat.size);
   } finally {
     await handle.close();
   }
@@ -471,9 +506,14 @@ export async function readSafetensorsFile(path: string): Promise<ParsedSafetenso
 /** tf tensors for parsed entries: float32 for float dtypes, int32 for integers, bool for BOOL. */
 export function entriesToTensors(entries: Map<string, SafetensorsEntry>): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const [name, e] of entries) {
-    const dtype = FLOAT_DTYPES.has(e.dtype) ? 'float32' : INT_DTYPES.has(e.dtype) ? 'int32' : 'bool';
-    out.set(name, tf.tensor(e.data, e.shape, dtype));
+  try {
+    for (const [name, e] of entries) {
+      const dtype = FLOAT_DTYPES.has(e.dtype) ? 'float32' : INT_DTYPES.has(e.dtype) ? 'int32' : 'bool';
+      out.set(name, tf.tensor(e.data, e.shape, dtype));
+    }
+  } catch (e) {
+    tf.dispose([...out.values()]); // e.g. the memory guard refusing one tensor: free the ones made before it
+    throw e;
   }
   return out;
 }
@@ -505,6 +545,7 @@ export async function tensorsToEntries(tensors: Map<string, Tensor>, dtype: 'F32
   if (!['F32', 'F16', 'BF16'].includes(dtype)) {
     throw new Error(`${what}: dtype ${JSON.stringify(dtype)} is not a float storage dtype; use 'F32', 'F16' or 'BF16'`);
   }
+  if (!(tensors instanceof Map)) throw new Error(`${what}: tensors must be a Map<name, tf.Tensor>, got ${describe(tensors)}`);
   const entries = new Map<string, SafetensorsInput>();
   for (const [name, t] of tensors) {
     if (!(t instanceof tf.Tensor) || t.isDisposed) {
@@ -524,8 +565,7 @@ export async function tensorsToEntries(tensors: Map<string, Tensor>, dtype: 'F32
  * the complete new one, never a partial file). Float32 tensors are stored as `dtype` (default F32).
  */
 export async function writeSafetensors(path: string, tensors: Map<string, Tensor>, options: WriteSafetensorsOptions = {}): Promise<void> {
-  const unknown = Object.keys(options).filter((k) => k !== 'metadata' && k !== 'dtype');
-  if (unknown.length > 0) throw new Error(`writeSafetensors: unknown option(s) ${unknown.join(', ')}; options are metadata, dtype`);
+  checkKnownKeys('writeSafetensors', options, ['metadata', 'dtype']);
   const entries = await tensorsToEntries(tensors, options.dtype ?? 'F32');
   await writeFileAtomic(path, serializeSafetensors(entries, options.metadata));
 }

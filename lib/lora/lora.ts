@@ -12,7 +12,7 @@
 import { tf, matmul } from '../backend';
 import type { Tensor, Tensor2D, Variable } from '../backend';
 import { Rng } from '../util/rng';
-import { checkKnownKeys } from '../util/options';
+import { checkKnownKeys, describe } from '../util/options';
 
 export const LORA_DEFAULT_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
 
@@ -27,21 +27,45 @@ export interface LoraConfig {
   targets: string[];
 }
 
+/** The official recipe (fine-tune.py `LoraConfig(r=8, lora_alpha=16, lora_dropout=0, target_modules=[q, k, v, o])`). */
 export const DEFAULT_LORA_CONFIG: LoraConfig = { r: 8, alpha: 16, dropout: 0, targets: [...LORA_DEFAULT_TARGETS] };
 
 const VALID_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
-/** Fills defaults and checks a partial LoRA config strictly (unknown keys are errors). */
+/**
+ * Fills defaults and checks a partial LoRA config strictly: unknown keys, wrong types and values
+ * out of range are errors that name the value and what to use instead. Values arrive untyped from
+ * notebooks and JSON (adapter_config.json), so a string target would otherwise be spread into
+ * letters, and an infinite alpha would give an infinite scaling and NaN outputs.
+ */
+/** PEFT's names (adapter_config.json) of our settings, which closestKey cannot guess (lora_alpha is 4 edits from alpha). */
+const PEFT_NAMES: Readonly<Record<string, keyof LoraConfig>> = { lora_alpha: 'alpha', lora_dropout: 'dropout', target_modules: 'targets' };
+
 export function makeLoraConfig(overrides: Partial<LoraConfig> = {}): LoraConfig {
-  const known = Object.keys(DEFAULT_LORA_CONFIG);
-  checkKnownKeys('LoRA config', overrides, known);
-  const c: LoraConfig = { ...DEFAULT_LORA_CONFIG, ...overrides, targets: [...(overrides.targets ?? DEFAULT_LORA_CONFIG.targets)] };
-  if (!Number.isInteger(c.r) || c.r < 1) throw new Error(`LoRA config: r = ${c.r} must be a positive integer (LongLoRA uses 8)`);
-  if (!(c.alpha > 0)) throw new Error(`LoRA config: alpha = ${c.alpha} must be positive (LongLoRA uses 16)`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`LoRA config: dropout = ${c.dropout} must be in [0, 1)`);
+  const valid = Object.keys(DEFAULT_LORA_CONFIG);
+  const peftKey = overrides !== null && typeof overrides === 'object' ? Object.keys(overrides).find((k) => k in PEFT_NAMES) : undefined;
+  if (peftKey !== undefined) {
+    throw new Error(`LoRA config: unknown option '${peftKey}' (did you mean '${PEFT_NAMES[peftKey]}'? '${peftKey}' is PEFT's name for it); valid options are ${valid.map((k) => `'${k}'`).join(', ')}`);
+  }
+  checkKnownKeys('LoRA config', overrides, valid);
+  const given: Partial<LoraConfig> = overrides ?? {};
+  const targets: unknown = given.targets ?? DEFAULT_LORA_CONFIG.targets;
+  if (!Array.isArray(targets) || targets.some((t) => typeof t !== 'string')) {
+    const hint = typeof targets === 'string' ? ` (for one module: targets: [${JSON.stringify(targets)}])` : '';
+    throw new Error(`LoRA config: targets = ${describe(targets)} must be a list of module names such as ['q_proj', 'v_proj']${hint}`);
+  }
+  const c: LoraConfig = { ...DEFAULT_LORA_CONFIG, ...given, targets: [...(targets as string[])] };
+  const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (!(isNumber(c.r) && Number.isInteger(c.r) && c.r >= 1)) throw new Error(`LoRA config: r = ${describe(c.r)} must be a positive integer (LongLoRA uses 8)`);
+  if (!(isNumber(c.alpha) && c.alpha > 0)) {
+    throw new Error(`LoRA config: alpha = ${describe(c.alpha)} must be a finite number > 0 (LongLoRA uses 16; the update is scaled by alpha / r)`);
+  }
+  if (!(isNumber(c.dropout) && c.dropout >= 0 && c.dropout < 1)) throw new Error(`LoRA config: dropout = ${describe(c.dropout)} must be a number in [0, 1) (LongLoRA uses 0)`);
   if (c.targets.length === 0) throw new Error(`LoRA config: targets is empty; name at least one of ${VALID_TARGETS.join(', ')}`);
   const bad = c.targets.filter((t) => !VALID_TARGETS.includes(t));
   if (bad.length > 0) throw new Error(`LoRA config: target(s) ${bad.join(', ')} are not Llama projections; use ${VALID_TARGETS.join(', ')}`);
+  const twice = c.targets.filter((t, i) => c.targets.indexOf(t) !== i);
+  if (twice.length > 0) throw new Error(`LoRA config: target(s) ${[...new Set(twice)].join(', ')} listed more than once; name each projection once`);
   return c;
 }
 
@@ -62,7 +86,7 @@ export class LoraLinear {
   readonly A: Variable; // [r, in]
   readonly B: Variable; // [out, r]
   readonly scaling: number;
-  /** Dropout applies only while true (the trainer or `setLoraTraining` sets it). */
+  /** Dropout applies only while true (`LoraAdapters.setTraining`; longLora's loss sets it for its training passes). */
   training = false;
   private dropoutSeed: number;
 
@@ -75,8 +99,10 @@ export class LoraLinear {
   ) {
     this.scaling = config.alpha / config.r;
     // Unnamed: tf.variable names are global, and several models may carry adapters for the same module.
-    this.A = tf.variable(tf.tensor2d(kaimingUniformA(config.r, inFeatures, seed), [config.r, inFeatures]), true);
-    this.B = tf.variable(tf.zeros([outFeatures, config.r]), true);
+    // Inside tidy: a variable keeps its own reference to the data, so the initial tensors must go
+    // (outside it they would stay alive after dispose(), two tensors per adapted projection).
+    this.A = tf.tidy(() => tf.variable(tf.tensor2d(kaimingUniformA(config.r, inFeatures, seed), [config.r, inFeatures]), true));
+    this.B = tf.tidy(() => tf.variable(tf.zeros([outFeatures, config.r]), true));
     this.dropoutSeed = seed + 1;
   }
 

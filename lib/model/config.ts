@@ -1,13 +1,15 @@
 /**
- * `LlamaConfig`: the shape and settings of a Llama model, in camelCase, with strict run-time checks,
- * named presets, and the mapping to and from Hugging Face's `config.json` (`LlamaConfig` in
- * transformers' `configuration_llama.py`; `rope_scaling` as in `modeling_rope_utils.py`).
+ * `LlamaConfig`: the shape and settings of a Llama model, in camelCase, with strict run-time checks
+ * and named presets. The fields mirror Hugging Face's `LlamaConfig` (transformers'
+ * `configuration_llama.py`; `rope_scaling` as in `modeling_rope_utils.py`); the mapping to and from
+ * `config.json` is `fromHFConfig` / `toHFConfig` in lib/io/hf-config.ts.
  *
  * Context length: LongLoRA keeps `max_position_embeddings` at the pre-training value (4096 for
  * Llama 2) and sets `rope_scaling.factor` (official `fine-tune.py`), so the context a model accepts
  * is `effectiveContext(config)`, not `maxPositionEmbeddings` alone.
  */
 import type { AttentionSpec } from '../attention';
+import { validateAttentionSpec } from '../attention';
 import type { RopeScaling, RopeSettings } from './rope';
 import { checkKnownKeys } from '../util/options';
 
@@ -73,7 +75,8 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 }
 
 function show(x: unknown): string {
-  return typeof x === 'string' ? `'${x}'` : JSON.stringify(x) ?? String(x);
+  // numbers as written (JSON would print NaN and Infinity as null)
+  return typeof x === 'string' ? `'${x}'` : typeof x === 'number' ? String(x) : JSON.stringify(x) ?? String(x);
 }
 
 function finiteNumber(x: unknown, name: string, constraint: string, ok: (v: number) => boolean): number {
@@ -136,13 +139,20 @@ export function validateConfig(config: LlamaConfig, what = 'LlamaConfig'): void 
   if (!isPlainObject(attention) || typeof attention.kind !== 'string') {
     throw new Error(`${what}.attention = ${show(attention)} must be an attention spec such as { kind: 'full' }`);
   }
+  validateAttentionSpec(attention, `${what}.attention`);
 }
 
+/**
+ * A copy whose nested objects are copies too. Only plain objects are copied: a malformed value
+ * (`ropeScaling: 'linear'`, `attention: null`) is kept as it is, so that validateConfig's message
+ * names what the caller passed rather than its spread (`{"0":"l",...}`, `{}`).
+ */
 function cloneConfig(config: LlamaConfig): LlamaConfig {
+  const copy = (x: unknown) => (isPlainObject(x) ? { ...x } : x);
   return {
     ...config,
-    ropeScaling: config.ropeScaling === null ? null : { ...config.ropeScaling },
-    attention: { ...config.attention },
+    ropeScaling: copy(config.ropeScaling) as LlamaConfig['ropeScaling'],
+    attention: copy(config.attention) as LlamaConfig['attention'],
   };
 }
 
@@ -151,6 +161,8 @@ function cloneConfig(config: LlamaConfig): LlamaConfig {
  * lists the valid keys; every value is validated).
  */
 export function makeConfig(base: LlamaConfig, overrides: Partial<LlamaConfig> = {}): LlamaConfig {
+  // a misspelt preset (presets.tinny) is undefined: say so rather than list every missing field
+  if (!isPlainObject(base)) throw new Error(`makeConfig: base = ${show(base)} must be a LlamaConfig to start from, e.g. presets.tiny (presets are ${Object.keys(presets).join(', ')})`);
   if (!isPlainObject(overrides)) throw new Error(`makeConfig: overrides = ${show(overrides)} must be an object of LlamaConfig fields`);
   checkKnownKeys('makeConfig overrides', overrides, LLAMA_CONFIG_KEYS, 'key');
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<LlamaConfig>;
@@ -311,215 +323,3 @@ export const presets: Readonly<Record<PresetName, Readonly<LlamaConfig>>> = Obje
     attention: { kind: 'full' },
   }),
 });
-
-// ---------------------------------------------------------------------------------------------
-// Hugging Face config.json
-
-/** HF keys that do not change the computation (token ids, bookkeeping, output flags). */
-const HF_IGNORED_KEYS = [
-  'architectures',
-  'model_type',
-  'torch_dtype',
-  'dtype',
-  'transformers_version',
-  '_name_or_path',
-  'bos_token_id',
-  'eos_token_id',
-  'pad_token_id',
-  'use_cache',
-  // pretraining_tp > 1 only splits the projections into slices in old transformers: same function.
-  'pretraining_tp',
-  'output_attentions',
-  'output_hidden_states',
-  'return_dict',
-  'id2label',
-  'label2id',
-  'tokenizer_class',
-];
-
-/** HF keys with a value we cannot run; each must hold exactly the value given here. */
-const HF_FIXED_KEYS: Record<string, unknown> = {
-  hidden_act: 'silu',
-  attention_bias: false,
-  mlp_bias: false,
-  attention_dropout: 0,
-  partial_rotary_factor: 1,
-};
-
-const HF_MAPPED_KEYS = [
-  'vocab_size',
-  'hidden_size',
-  'intermediate_size',
-  'num_hidden_layers',
-  'num_attention_heads',
-  'num_key_value_heads',
-  'max_position_embeddings',
-  'rope_theta',
-  'rms_norm_eps',
-  'rope_scaling',
-  'rope_parameters',
-  'tie_word_embeddings',
-  'initializer_range',
-  'head_dim',
-  'longlora_attention',
-];
-
-/** HF LlamaConfig's constructor defaults, which apply to keys a config.json leaves out. */
-const HF_DEFAULTS = {
-  vocab_size: 32000,
-  hidden_size: 4096,
-  intermediate_size: 11008,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  max_position_embeddings: 2048,
-  rope_theta: 10000,
-  rms_norm_eps: 1e-6,
-  tie_word_embeddings: false,
-  initializer_range: 0.02,
-};
-
-const HF_ROPE_KEYS: Record<string, string> = {
-  factor: 'factor',
-  original_max_position_embeddings: 'originalMaxPositionEmbeddings',
-  beta_fast: 'betaFast',
-  beta_slow: 'betaSlow',
-  attention_factor: 'attentionFactor',
-  mscale: 'mscale',
-  mscale_all_dim: 'mscaleAllDim',
-  truncate: 'truncate',
-};
-
-/** HF `rope_scaling` / `rope_parameters` dict -> `RopeScaling | null` (and theta, when the dict has it). */
-function ropeFromHF(raw: unknown, key: string): { scaling: RopeScaling | null; theta?: number } {
-  if (raw === null || raw === undefined) return { scaling: null };
-  if (!isPlainObject(raw)) throw new Error(`fromHFConfig: ${key} = ${show(raw)} must be null or an object`);
-  const type = raw.rope_type ?? raw.type;
-  if (raw.rope_type !== undefined && raw.type !== undefined && raw.rope_type !== raw.type) {
-    throw new Error(`fromHFConfig: ${key} has type ${show(raw.type)} and rope_type ${show(raw.rope_type)}; they must agree`);
-  }
-  const theta = raw.rope_theta === undefined ? undefined : finiteNumber(raw.rope_theta, `fromHFConfig: ${key}.rope_theta`, 'a positive number', (v) => v > 0);
-  if (type === undefined || type === 'default') {
-    checkKnownKeys(`fromHFConfig: ${key} (default RoPE)`, raw, ['type', 'rope_type', 'rope_theta'], 'key');
-    return { scaling: null, theta };
-  }
-  if (type !== 'linear' && type !== 'dynamic' && type !== 'yarn') {
-    throw new Error(`fromHFConfig: ${key} type ${show(type)} is not supported; supported: default, linear, dynamic, yarn`);
-  }
-  const scaling: Record<string, unknown> = { type };
-  for (const [k, v] of Object.entries(raw)) {
-    if (k === 'type' || k === 'rope_type' || k === 'rope_theta') continue;
-    const ours = HF_ROPE_KEYS[k];
-    if (ours === undefined || !ROPE_KEYS[type].includes(ours)) {
-      const valid = Object.keys(HF_ROPE_KEYS).filter((h) => ROPE_KEYS[type].includes(HF_ROPE_KEYS[h]));
-      throw new Error(`fromHFConfig: ${key} key '${k}' is not supported for type '${type}'; supported: type/rope_type, rope_theta, ${valid.join(', ')}`);
-    }
-    if (v !== null) scaling[ours] = v;
-  }
-  validateRopeScaling(scaling, `fromHFConfig: ${key}`);
-  return { scaling: scaling as unknown as RopeScaling, theta };
-}
-
-/** Options of `fromHFConfig`. */
-export interface FromHFConfigOptions {
-  /** Ignore keys this library does not know instead of failing (check that they are harmless). */
-  allowUnknownKeys?: boolean;
-}
-
-/**
- * A Hugging Face Llama `config.json` (parsed) -> `LlamaConfig`.
- * Keys left out take HF LlamaConfig's defaults (e.g. rms_norm_eps 1e-6, num_key_value_heads =
- * num_attention_heads). Bookkeeping keys (architectures, model_type, torch_dtype, token ids, ...)
- * are ignored; values we cannot run (hidden_act other than silu, attention_bias or mlp_bias true,
- * attention dropout, partial rotary, head_dim != hidden_size / heads, rope types other than
- * default/linear/dynamic/yarn) are errors, and so are unknown keys unless `allowUnknownKeys`.
- * Reads `rope_scaling` with `type` or `rope_type`, and transformers v5's `rope_parameters`.
- */
-export function fromHFConfig(json: Record<string, unknown>, options: FromHFConfigOptions = {}): LlamaConfig {
-  if (!isPlainObject(json)) throw new Error(`fromHFConfig: expected a parsed config.json object; got ${show(json)}`);
-  checkKnownKeys('fromHFConfig', options, ['allowUnknownKeys']);
-  const known = [...HF_MAPPED_KEYS, ...HF_IGNORED_KEYS, ...Object.keys(HF_FIXED_KEYS)];
-  const unknown = Object.keys(json).filter((k) => !known.includes(k));
-  if (unknown.length > 0 && !options.allowUnknownKeys) {
-    throw new Error(
-      `fromHFConfig: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (not a Llama setting this library knows); ` +
-        'remove them, or pass { allowUnknownKeys: true } if they do not change the architecture',
-    );
-  }
-  for (const [k, want] of Object.entries(HF_FIXED_KEYS)) {
-    if (json[k] !== undefined && json[k] !== null && json[k] !== want) {
-      throw new Error(`fromHFConfig: ${k} = ${show(json[k])} is not supported; this Llama implementation needs ${k} = ${show(want)}`);
-    }
-  }
-  const get = (k: keyof typeof HF_DEFAULTS): unknown => (json[k] === undefined || json[k] === null ? HF_DEFAULTS[k] : json[k]);
-  const heads = get('num_attention_heads');
-  const fromScaling = ropeFromHF(json.rope_scaling, 'rope_scaling');
-  const fromParameters = ropeFromHF(json.rope_parameters, 'rope_parameters');
-  // transformers v5: a non-empty rope_scaling wins over rope_parameters; rope_parameters' theta wins over rope_theta.
-  const scaling = fromScaling.scaling ?? fromParameters.scaling;
-  const theta = fromParameters.theta ?? fromScaling.theta ?? get('rope_theta');
-  const attention = json.longlora_attention ?? { kind: 'full' };
-  const config = {
-    vocabSize: get('vocab_size'),
-    hiddenSize: get('hidden_size'),
-    intermediateSize: get('intermediate_size'),
-    numHiddenLayers: get('num_hidden_layers'),
-    numAttentionHeads: heads,
-    numKeyValueHeads: json.num_key_value_heads === undefined || json.num_key_value_heads === null ? heads : json.num_key_value_heads,
-    maxPositionEmbeddings: get('max_position_embeddings'),
-    ropeTheta: theta,
-    rmsNormEps: get('rms_norm_eps'),
-    ropeScaling: scaling,
-    tieWordEmbeddings: get('tie_word_embeddings'),
-    initializerRange: get('initializer_range'),
-    attention: isPlainObject(attention) ? { ...attention } : attention,
-  } as LlamaConfig;
-  validateConfig(config, 'fromHFConfig');
-  if (json.head_dim !== undefined && json.head_dim !== null && json.head_dim !== headDim(config)) {
-    throw new Error(`fromHFConfig: head_dim = ${show(json.head_dim)} differs from hidden_size / num_attention_heads = ${headDim(config)}; decoupled head dimensions are not supported`);
-  }
-  return config;
-}
-
-/** `RopeScaling` -> HF dict, with both `type` and `rope_type` (older and newer transformers). */
-function ropeToHF(scaling: RopeScaling): Record<string, unknown> {
-  const out: Record<string, unknown> = { type: scaling.type, rope_type: scaling.type };
-  for (const [hf, ours] of Object.entries(HF_ROPE_KEYS)) {
-    const v = (scaling as unknown as Record<string, unknown>)[ours];
-    if (v !== undefined) out[hf] = v;
-  }
-  return out;
-}
-
-/**
- * `LlamaConfig` -> a Hugging Face `config.json` object that transformers loads as `LlamaForCausalLM`
- * (round-trips through `fromHFConfig`). A non-default attention spec travels in the extra key
- * `longlora_attention`, which transformers keeps as an attribute and otherwise ignores.
- */
-export function toHFConfig(config: LlamaConfig): Record<string, unknown> {
-  validateConfig(config, 'toHFConfig');
-  const json: Record<string, unknown> = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_act: 'silu',
-    vocab_size: config.vocabSize,
-    hidden_size: config.hiddenSize,
-    intermediate_size: config.intermediateSize,
-    num_hidden_layers: config.numHiddenLayers,
-    num_attention_heads: config.numAttentionHeads,
-    num_key_value_heads: config.numKeyValueHeads,
-    head_dim: headDim(config),
-    max_position_embeddings: config.maxPositionEmbeddings,
-    rope_theta: config.ropeTheta,
-    rms_norm_eps: config.rmsNormEps,
-    rope_scaling: config.ropeScaling === null ? null : ropeToHF(config.ropeScaling),
-    tie_word_embeddings: config.tieWordEmbeddings,
-    initializer_range: config.initializerRange,
-    attention_bias: false,
-    attention_dropout: 0,
-    mlp_bias: false,
-    torch_dtype: 'float32',
-  };
-  const attention = config.attention as unknown as Record<string, unknown>;
-  if (!(attention.kind === 'full' && Object.keys(attention).length === 1)) json.longlora_attention = { ...attention };
-  return json;
-}

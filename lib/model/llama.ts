@@ -29,9 +29,10 @@ import {
   validateConfig,
 } from './config';
 import type { LlamaConfig } from './config';
-import { checkKnownKeys } from '../util/options';
-import { IGNORE_INDEX } from '../util/constants';
+import { checkKnownKeys, describe } from '../util/options';
 import { applyRope, ropeTables } from './rope';
+import { checkFlags, checkTokenTensor, describeContext, isTensor, shapeText } from './inputs';
+import { labelPicks, meanPickedCrossEntropy } from './loss';
 import { rmsNorm, swiglu } from './layers';
 import { KVCache } from './kv-cache';
 import { SeededRandom } from './random';
@@ -79,38 +80,6 @@ class SharedWeights {
   constructor(readonly variables: Map<string, Variable>) {}
 }
 
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-function isTensor(x: unknown): x is Tensor {
-  return x instanceof tf.Tensor;
-}
-
-/** Checks `ids` is int32 `[B, T]` with values in range (labels may also hold IGNORE_INDEX). */
-function checkTokenTensor(ids: unknown, what: string, vocabSize: number, allowIgnore: boolean): { b: number; t: number; values: Int32Array } {
-  if (!isTensor(ids)) throw new Error(`${what} must be an int32 tensor [batch, seq]; got ${typeof ids}`);
-  if (ids.rank !== 2) throw new Error(`${what} must be int32 [batch, seq]; got shape ${shapeText(ids.shape)} (use tf.tensor2d(ids, [batch, seq], 'int32'))`);
-  if (ids.dtype !== 'int32') throw new Error(`${what} must have dtype int32; got ${ids.dtype} (use tf.tensor2d(ids, [batch, seq], 'int32'))`);
-  const [b, t] = ids.shape;
-  if (b < 1 || t < 1) throw new Error(`${what} is empty (shape ${shapeText(ids.shape)}); give at least one token`);
-  const values = ids.dataSync() as Int32Array;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if ((v < 0 || v >= vocabSize) && !(allowIgnore && v === IGNORE_INDEX)) {
-      const range = `[0, ${vocabSize})${allowIgnore ? ` or ${IGNORE_INDEX} (ignored)` : ''}`;
-      throw new Error(`${what}: token id ${v} at [${Math.floor(i / t)}, ${i % t}] is outside the vocabulary: ids must be in ${range} (vocabSize ${vocabSize})`);
-    }
-  }
-  return { b, t, values };
-}
-
-function describeContext(config: LlamaConfig): string {
-  const s = config.ropeScaling;
-  if (s === null) return `maxPositionEmbeddings ${config.maxPositionEmbeddings}, no rope scaling`;
-  return `maxPositionEmbeddings ${config.maxPositionEmbeddings} with ${s.type} rope scaling, factor ${s.factor}`;
-}
-
 /**
  * Llama for causal language modelling (HF `LlamaForCausalLM`). Create with `create` (seeded HF
  * initialisation) or `fromWeights` (a checkpoint), run `forward` for logits and `loss` for the
@@ -147,8 +116,12 @@ export class LlamaForCausalLM {
   static create(config: LlamaConfig, options: CreateOptions = {}): LlamaForCausalLM {
     checkKnownKeys('LlamaForCausalLM.create', options, ['seed']);
     validateConfig(config);
-    const seed = options.seed ?? 0;
-    if (!Number.isInteger(seed)) throw new Error(`LlamaForCausalLM.create: seed = ${seed} must be an integer`);
+    const seed = options?.seed ?? 0;
+    // [0, 2^32) as every seed of the library: the generator keeps 32 bits, so seed 2^32 (or -1 and
+    // 2^32 - 1) would silently give the same weights as another seed
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new Error(`LlamaForCausalLM.create: seed = ${describe(seed)} must be an integer in [0, 2^32) (seeds wrap at 32 bits)`);
+    }
     const shapes = parameterShapes(config);
     let count = 0;
     for (const s of shapes.values()) count += s.reduce((p, d) => p * d, 1);
@@ -252,6 +225,7 @@ export class LlamaForCausalLM {
   forward(inputIds: Tensor2D, options: ForwardOptions = {}): Tensor3D {
     this.assertLive('forward');
     checkKnownKeys('forward', options, ['training', 'cache', 'allowExtrapolation']);
+    checkFlags('forward', options);
     const { b, t } = checkTokenTensor(inputIds, 'forward: inputIds', this.config.vocabSize, false);
     return this.run(inputIds, b, t, options);
   }
@@ -264,6 +238,7 @@ export class LlamaForCausalLM {
   loss(inputIds: Tensor2D, options: LossOptions = {}): tf.Scalar {
     this.assertLive('loss');
     checkKnownKeys('loss', options, ['labels', 'training', 'allowExtrapolation']);
+    checkFlags('loss', options);
     const v = this.config.vocabSize;
     const { b, t } = checkTokenTensor(inputIds, 'loss: inputIds', v, false);
     let labels: Int32Array;
@@ -275,23 +250,8 @@ export class LlamaForCausalLM {
       }
       labels = checked.values;
     }
-    // HF's shift: position j of a row predicts the label at j + 1; the last position predicts nothing.
-    const picks: number[] = [];
-    for (let row = 0; row < b; row++) {
-      for (let j = 0; j < t - 1; j++) {
-        const target = labels[row * t + j + 1];
-        if (target !== IGNORE_INDEX) picks.push((row * t + j) * v + target);
-      }
-    }
-    if (picks.length === 0) {
-      throw new Error(`loss: no position has a label to predict (sequence length ${t}; after the shift every label is ${IGNORE_INDEX}); give sequences of 2+ tokens with at least one counted label`);
-    }
-    return tf.tidy(() => {
-      const logits = this.run(inputIds, b, t, { training: options.training, allowExtrapolation: options.allowExtrapolation });
-      const logProbs = tf.logSoftmax(tf.reshape(logits, [b * t, v])); // [B*T, V]
-      const picked = tf.gather(tf.reshape(logProbs, [b * t * v]), tf.tensor1d(picks, 'int32')); // [count]
-      return tf.neg(tf.div(tf.sum(picked), picks.length)) as tf.Scalar;
-    });
+    const picks = labelPicks(labels, b, t, v, 'loss');
+    return tf.tidy(() => meanPickedCrossEntropy(this.run(inputIds, b, t, { training: options.training, allowExtrapolation: options.allowExtrapolation }), picks));
   }
 
   /**
@@ -323,6 +283,14 @@ export class LlamaForCausalLM {
           `pass { allowExtrapolation: true } to evaluate past it, or use extendContext(model, ${total}, 'linear') for position interpolation`,
       );
     }
+    // Up front, before any layer runs: the logits [B, T, V] and one layer's activations must fit.
+    // Without this a far too large call computes every layer first and then dies in the lm_head
+    // product (a RangeError on cpu, the native allocator on tensorflow).
+    assertFitsInMemory(
+      4 * b * t * (cfg.vocabSize + 4 * cfg.hiddenSize + 2 * cfg.intermediateSize),
+      `forward of ${b} x ${t} tokens (logits [${b}, ${t}, ${cfg.vocabSize}])`,
+      'use a smaller batch or shorter sequences (e.g. evaluate one window at a time)',
+    );
     const d = headDim(cfg);
     const h = cfg.numAttentionHeads;
     const hkv = cfg.numKeyValueHeads;

@@ -20,7 +20,7 @@
  */
 import { tf } from '../backend';
 import type { Tensor, Variable } from '../backend';
-import { checkKnownKeys } from '../util/options';
+import { checkKnownKeys, describe } from '../util/options';
 
 /** Hyper-parameters; defaults are torch.optim.AdamW's. */
 export interface AdamWConfig {
@@ -71,17 +71,32 @@ interface Group {
   v: Variable | null;
 }
 
-/** Validates and completes an AdamW config (unknown keys and out-of-range values are errors). */
+const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/**
+ * Validates and completes an AdamW config (unknown keys and out-of-range values are errors).
+ *
+ * eps must be > 0. torch accepts eps = 0, but then any entry whose gradient has been exactly 0 at
+ * every step so far (an embedding row of a token not yet seen, a frozen-in-effect weight) has
+ * m = v = 0 and its update is 0 / 0 = NaN, which poisons the weight and shows up one step later as a
+ * "divergence" that no learning rate cures. Refusing it here says what is wrong; guarding the
+ * division instead would cost an op per update group on every step and still differ from torch.
+ */
 export function resolveAdamWConfig(overrides: Partial<AdamWConfig> = {}): AdamWConfig {
   checkKnownKeys('AdamW config', overrides, Object.keys(ADAMW_DEFAULTS));
-  const c: AdamWConfig = { ...ADAMW_DEFAULTS, ...overrides, betas: [...(overrides.betas ?? ADAMW_DEFAULTS.betas)] as [number, number] };
-  if (!(Number.isFinite(c.lr) && c.lr >= 0)) throw new Error(`AdamW: lr = ${c.lr} must be a finite number >= 0 (e.g. 2e-5)`);
-  if (!Array.isArray(c.betas) || c.betas.length !== 2 || c.betas.some((b) => !(b >= 0 && b < 1))) {
-    throw new Error(`AdamW: betas = ${JSON.stringify(c.betas)} must be two numbers in [0, 1), e.g. [0.9, 0.999]`);
+  const given: Partial<AdamWConfig> = overrides ?? {};
+  const betas: unknown = given.betas ?? ADAMW_DEFAULTS.betas;
+  if (!(Array.isArray(betas) && betas.length === 2 && betas.every((b) => isNumber(b) && b >= 0 && b < 1))) {
+    const shown = Array.isArray(betas) ? `[${betas.map((b) => describe(b)).join(', ')}]` : describe(betas);
+    throw new Error(`AdamW: betas = ${shown} must be two numbers in [0, 1), e.g. [0.9, 0.999]`);
   }
-  if (!(Number.isFinite(c.eps) && c.eps >= 0)) throw new Error(`AdamW: eps = ${c.eps} must be a finite number >= 0 (e.g. 1e-8)`);
-  if (!(Number.isFinite(c.weightDecay) && c.weightDecay >= 0)) {
-    throw new Error(`AdamW: weightDecay = ${c.weightDecay} must be a finite number >= 0 (LongLoRA uses 0)`);
+  const c: AdamWConfig = { ...ADAMW_DEFAULTS, ...given, betas: [...betas] as [number, number] };
+  if (!(isNumber(c.lr) && c.lr >= 0)) throw new Error(`AdamW: lr = ${describe(c.lr)} must be a finite number >= 0 (e.g. 2e-5)`);
+  if (!(isNumber(c.eps) && c.eps > 0)) {
+    throw new Error(`AdamW: eps = ${describe(c.eps)} must be a finite number > 0 (e.g. 1e-8): with eps 0 a weight whose gradient has always been 0 gets the update 0 / 0 = NaN`);
+  }
+  if (!(isNumber(c.weightDecay) && c.weightDecay >= 0)) {
+    throw new Error(`AdamW: weightDecay = ${describe(c.weightDecay)} must be a finite number >= 0 (LongLoRA uses 0)`);
   }
   return c;
 }
@@ -104,6 +119,7 @@ export class AdamW {
 
   constructor(params: Map<string, Variable>, config: Partial<AdamWConfig> = {}) {
     this.config = resolveAdamWConfig(config);
+    if (!(params instanceof Map)) throw new Error(`AdamW: params = ${describe(params)} must be a Map<string, tf.Variable> of the trainable parameters by name`);
     if (params.size === 0) throw new Error('AdamW: no parameters to optimise; pass a non-empty Map of trainable variables');
     for (const [name, p] of params) {
       if (p.dtype !== 'float32') throw new Error(`AdamW: parameter '${name}' has dtype ${p.dtype}; only float32 parameters can be optimised`);

@@ -13,16 +13,19 @@
  * The directory is written to a temporary sibling and renamed into place (lib/io
  * `replaceDirectoryAtomic`), so a crash mid-save leaves the previous checkpoints intact and never a
  * half-written one.
+ *
+ * Resuming (`Trainer.resume`) uses the rest of this file: which settings may change on resume
+ * (`resumeOptions`), and how the saved weights and AdamW state go back in (`restoreParameters`,
+ * `optimizerStateOf`), so that a resumed run's losses equal the uninterrupted run's bit for bit.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../backend';
 import type { Tensor, Variable } from '../backend';
-import { readSafetensors, recoverInterruptedReplace, replaceDirectoryAtomic, writeSafetensors } from '../io';
-import { toHFConfig } from '../model';
+import { formatHFConfigJson, readSafetensors, recoverInterruptedReplace, replaceDirectoryAtomic, toHFConfig, writeSafetensors } from '../io';
 import type { LlamaConfig } from '../model';
-import type { AdamW, AdamWConfig } from './adamw';
-import type { TrainConfig } from './config';
+import type { AdamW, AdamWConfig, AdamWState, AdamWParamState } from './adamw';
+import type { TrainConfig, TrainOptions } from './config';
 import { llamaShapeOf } from './memory';
 import type { StepRecord } from './types';
 
@@ -94,12 +97,12 @@ export interface CheckpointContents {
   optimizer: AdamW;
 }
 
-function configJson(modelConfig: unknown): unknown {
-  // A LlamaConfig becomes an HF config.json (transformers can load the checkpoint); anything else as is.
+/** The checkpoint's config.json text: a LlamaConfig as an HF config.json that transformers loads (floats as floats); anything else as JSON. */
+function configJsonText(modelConfig: unknown): string {
   if (llamaShapeOf(modelConfig) !== null && (modelConfig as { attention?: unknown }).attention !== undefined) {
-    return toHFConfig(modelConfig as LlamaConfig);
+    return formatHFConfigJson(toHFConfig(modelConfig as LlamaConfig) as unknown as Record<string, unknown>) + '\n';
   }
-  return modelConfig ?? null;
+  return JSON.stringify(modelConfig ?? null, null, 2) + '\n';
 }
 
 /** Writes `dir/name/` atomically (see the file comment) and returns its path. */
@@ -116,7 +119,7 @@ export async function writeTrainerCheckpoint(dir: string, name: string, contents
     await replaceDirectoryAtomic(target, async (tmp: string) => {
       await writeSafetensors(path.join(tmp, 'model.safetensors'), contents.weights as Map<string, Tensor>, { metadata: { format: 'pt' } });
       await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), optimizer, { metadata: { step: String(contents.state.step) } });
-      await fs.promises.writeFile(path.join(tmp, 'config.json'), JSON.stringify(configJson(contents.modelConfig), null, 2) + '\n');
+      await fs.promises.writeFile(path.join(tmp, 'config.json'), configJsonText(contents.modelConfig));
       await fs.promises.writeFile(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
     });
   } finally {
@@ -149,4 +152,108 @@ export async function readTrainerCheckpoint(checkpointPath: string): Promise<Loa
     for (const t of weights.values()) t.dispose();
     throw e;
   }
+}
+
+/** Whether every element of every variable is finite (a checkpoint is never written otherwise). */
+export async function allFinite(variables: Variable[]): Promise<boolean> {
+  if (variables.length === 0) return true;
+  const finite = tf.tidy(() => tf.all(tf.stack(variables.map((v) => tf.all(tf.isFinite(v))))));
+  try {
+    return (await finite.data())[0] === 1;
+  } finally {
+    finite.dispose();
+  }
+}
+
+/** What a run is made of when it is saved (see `trainerState`). */
+export interface TrainerStateParts {
+  step: number;
+  config: TrainConfig;
+  trainableNames: string[];
+  optimizer: AdamW;
+  data: unknown;
+  elapsedMs: number;
+  history: StepRecord[];
+  modelConfig: unknown;
+}
+
+/** trainer_state.json's content: the config without the selection (saved as names), AdamW's settings and steps. */
+export function trainerState(parts: TrainerStateParts): TrainerState {
+  const steps: Record<string, number> = {};
+  for (const [name, step] of parts.optimizer.stepCounts()) steps[name] = step;
+  const { trainable, ...config } = parts.config;
+  void trainable; // a predicate cannot be saved; the names it chose are
+  return {
+    step: parts.step,
+    config,
+    trainableNames: parts.trainableNames,
+    optimizerConfig: { ...parts.optimizer.config, betas: [...parts.optimizer.config.betas] as [number, number] },
+    optimizerSteps: steps,
+    data: parts.data,
+    elapsedMs: parts.elapsedMs,
+    history: parts.history,
+    modelConfig: parts.modelConfig ?? null,
+  };
+}
+
+/** JSON with object keys sorted, so that equal configs compare equal whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+/** Settings a resumed run may change: run control only, never the optimisation. */
+export const RESUMABLE_SETTINGS: readonly string[] = ['steps', 'checkpointDir', 'checkpointEvery', 'keepCheckpoints', 'evalEvery', 'progress', 'logEvery'];
+
+/**
+ * The train options a run resumed from `saved` continues with: the saved config and trainable
+ * names, with `overrides` of run control (RESUMABLE_SETTINGS). Throws when an override would make
+ * the continued losses differ from the original run's, or when `modelConfig` (the model to resume
+ * into) differs from the saved one.
+ */
+export function resumeOptions(saved: TrainerState, modelConfig: unknown, overrides: Partial<TrainConfig>, checkpointPath: string): TrainOptions {
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
+    throw new Error(`Trainer.resume: overrides must be an object of run-control settings (${RESUMABLE_SETTINGS.join(', ')})`);
+  }
+  const refused = Object.keys(overrides).filter((k) => !RESUMABLE_SETTINGS.includes(k));
+  if (refused.length > 0) {
+    throw new Error(`Trainer.resume: ${refused.join(', ')} cannot change on resume (the continued losses would differ from the original run's); only ${RESUMABLE_SETTINGS.join(', ')} can`);
+  }
+  const { config } = saved;
+  if (overrides.steps !== undefined && overrides.steps !== config.steps && (config.schedule === 'linear' || config.schedule === 'cosine')) {
+    throw new Error(`Trainer.resume: steps cannot change from ${config.steps} with the '${config.schedule}' schedule (it decays over the total steps); start a new run instead`);
+  }
+  if (modelConfig !== undefined && canonicalJson(modelConfig) !== canonicalJson(saved.modelConfig)) {
+    throw new Error(`Trainer.resume: the model's config differs from the checkpoint's (${checkpointPath}); create the model with the saved config (config.json)`);
+  }
+  return { ...config, trainable: saved.trainableNames, ...overrides };
+}
+
+/** Assigns a checkpoint's weights to every parameter (each must be saved, with the same shape). */
+export function restoreParameters(parameters: Map<string, Variable>, weights: Map<string, Tensor>, checkpointPath: string): void {
+  for (const [name, p] of parameters) {
+    const w = weights.get(name);
+    if (w === undefined) throw new Error(`Trainer.resume: the checkpoint ${checkpointPath} has no weight '${name}'`);
+    if (w.shape.length !== p.shape.length || w.shape.some((d, i) => d !== p.shape[i])) {
+      throw new Error(`Trainer.resume: weight '${name}' is [${w.shape.join(', ')}] in ${checkpointPath} but [${p.shape.join(', ')}] in the model`);
+    }
+  }
+  for (const [name, p] of parameters) {
+    const w = weights.get(name) as Tensor;
+    if (w.dtype === p.dtype) p.assign(w);
+    else tf.tidy(() => p.assign(tf.cast(w, p.dtype)));
+  }
+}
+
+/** AdamW's state as saved (the tensors stay the caller's: `AdamW.loadState` copies them). */
+export function optimizerStateOf(saved: TrainerState, tensors: Map<string, Tensor>, checkpointPath: string): AdamWState {
+  const params = new Map<string, AdamWParamState>();
+  for (const [name, step] of Object.entries(saved.optimizerSteps)) {
+    const expAvg = tensors.get(`${name}.exp_avg`);
+    const expAvgSq = tensors.get(`${name}.exp_avg_sq`);
+    if (expAvg === undefined || expAvgSq === undefined) throw new Error(`Trainer.resume: ${checkpointPath} lacks the optimizer state of '${name}'`);
+    params.set(name, { step, expAvg, expAvgSq });
+  }
+  return { config: saved.optimizerConfig, params };
 }

@@ -5,10 +5,11 @@
 import { SCHEDULE_NAMES } from './schedule';
 import type { ScheduleName } from './schedule';
 import type { ProgressMode } from './progress';
-import { checkKnownKeys } from '../util/options';
+import { checkKnownKeys, describe } from '../util/options';
+import { TRAINABLE_SETS } from '../lora';
+import type { TrainableSelection } from '../lora';
 
-/** Which parameters train: all (`null`), an explicit list of names, or a predicate on the name. */
-export type TrainableSelection = null | string[] | ((name: string) => boolean);
+export type { TrainableSelection } from '../lora';
 
 /** Everything that shapes a training run. */
 export interface TrainConfig {
@@ -22,7 +23,7 @@ export interface TrainConfig {
   warmupSteps: number;
   /** AdamW betas: HF default [0.9, 0.999] (what the README run uses); the paper states [0.9, 0.95]. */
   betas: [number, number];
-  /** AdamW eps (HF `adam_epsilon` 1e-8). */
+  /** AdamW eps (HF `adam_epsilon` 1e-8); must be > 0 (see lib/train/adamw). */
   eps: number;
   /** Decoupled weight decay (LongLoRA 0). */
   weightDecay: number;
@@ -30,7 +31,10 @@ export interface TrainConfig {
   gradAccumSteps: number;
   /** Clip gradients to this global L2 norm (HF `max_grad_norm` 1.0); null: no clipping. */
   maxGradNorm: number | null;
-  /** Trainable parameters; the rest stay frozen (no gradient is computed for them). */
+  /**
+   * Trainable parameters; the rest stay frozen (no gradient is computed for them). Unset: the
+   * model's own `trainableNames` (what `longLora` chose), else every parameter.
+   */
   trainable: TrainableSelection;
   /** Where `checkpoint-<step>/` directories go; null: no checkpoints. */
   checkpointDir: string | null;
@@ -72,22 +76,36 @@ function isCount(x: unknown, min: number): boolean {
   return typeof x === 'number' && Number.isInteger(x) && x >= min;
 }
 
+const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
 /** Completes and validates a run's options (unknown keys and bad values are errors naming the fix). */
 export function resolveTrainConfig(options: TrainOptions): TrainConfig {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error(`train config: options = ${describe(options)} must be an object with at least steps, e.g. { steps: 1000 }`);
+  }
   checkKnownKeys('train config', options, ['steps', ...Object.keys(LONGLORA_TRAIN_DEFAULTS)]);
-  const c: TrainConfig = { ...LONGLORA_TRAIN_DEFAULTS, ...options, betas: [...(options.betas ?? LONGLORA_TRAIN_DEFAULTS.betas)] as [number, number] };
-  const bad = (key: string, value: unknown, rule: string) => new Error(`train config: ${key} = ${JSON.stringify(value) ?? String(value)} ${rule}`);
+  if (options.steps === undefined) throw new Error('train config: steps is required: the number of optimizer updates, e.g. { steps: 1000 } (LongLoRA: 1000)');
+  const betas: unknown = options.betas ?? LONGLORA_TRAIN_DEFAULTS.betas;
+  const bad = (key: string, value: unknown, rule: string) => new Error(`train config: ${key} = ${describe(value)} ${rule}`);
+  if (!(Array.isArray(betas) && betas.length === 2 && betas.every((b) => isNumber(b) && b >= 0 && b < 1))) {
+    const shown = Array.isArray(betas) ? `[${betas.map((b) => describe(b)).join(', ')}]` : describe(betas);
+    throw new Error(`train config: betas = ${shown} must be two numbers in [0, 1), e.g. [0.9, 0.999] (HF) or [0.9, 0.95] (the paper)`);
+  }
+  const c: TrainConfig = { ...LONGLORA_TRAIN_DEFAULTS, ...options, betas: [...betas] as [number, number] };
   if (!isCount(c.steps, 1)) throw bad('steps', c.steps, 'must be an integer >= 1 (the number of optimizer updates)');
-  if (!(typeof c.lr === 'number' && Number.isFinite(c.lr) && c.lr >= 0)) throw bad('lr', c.lr, 'must be a finite number >= 0 (LongLoRA: 2e-5)');
+  if (!(isNumber(c.lr) && c.lr >= 0)) throw bad('lr', c.lr, 'must be a finite number >= 0 (LongLoRA: 2e-5)');
   if (!(SCHEDULE_NAMES as readonly string[]).includes(c.schedule)) throw bad('schedule', c.schedule, `must be one of ${SCHEDULE_NAMES.join(', ')}`);
   if (!isCount(c.warmupSteps, 0)) throw bad('warmupSteps', c.warmupSteps, 'must be an integer >= 0 (LongLoRA: 20)');
+  if (!(isNumber(c.eps) && c.eps > 0)) throw bad('eps', c.eps, 'must be a finite number > 0 (HF: 1e-8): AdamW divides by sqrt(v) + eps, which is 0 for a weight whose gradient has always been 0');
+  if (!(isNumber(c.weightDecay) && c.weightDecay >= 0)) throw bad('weightDecay', c.weightDecay, 'must be a finite number >= 0 (LongLoRA: 0)');
   if (!isCount(c.gradAccumSteps, 1)) throw bad('gradAccumSteps', c.gradAccumSteps, 'must be an integer >= 1 (LongLoRA: 8)');
-  if (c.maxGradNorm !== null && !(typeof c.maxGradNorm === 'number' && Number.isFinite(c.maxGradNorm) && c.maxGradNorm > 0)) {
+  if (c.maxGradNorm !== null && !(isNumber(c.maxGradNorm) && c.maxGradNorm > 0)) {
     throw bad('maxGradNorm', c.maxGradNorm, 'must be a finite number > 0 (HF: 1.0), or null for no clipping');
   }
-  const t = c.trainable;
-  if (!(t === null || typeof t === 'function' || (Array.isArray(t) && t.every((x) => typeof x === 'string')))) {
-    throw new Error('train config: trainable must be null (all), a list of parameter names, or a predicate (name) => boolean');
+  const t: unknown = c.trainable;
+  const isSet = typeof t === 'string' && (TRAINABLE_SETS as readonly string[]).includes(t);
+  if (!(t === null || isSet || typeof t === 'function' || (Array.isArray(t) && t.every((x) => typeof x === 'string')))) {
+    throw bad('trainable', t, `must be a trainable set (${TRAINABLE_SETS.map((x) => `'${x}'`).join(', ')}), null (all), a list of parameter names, or a predicate (name) => boolean`);
   }
   if (c.checkpointDir !== null && (typeof c.checkpointDir !== 'string' || c.checkpointDir === '')) {
     throw bad('checkpointDir', c.checkpointDir, 'must be a directory path, or null for no checkpoints');

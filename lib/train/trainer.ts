@@ -6,6 +6,11 @@
  *   (`tf.variableGrads(f, trainable)`), averaged -> clip by global norm -> lr from the schedule ->
  *   AdamW -> log, callbacks, evaluation, checkpoint.
  *
+ * The model is any `TrainableModel`; `longLora(...)` returns one with LongLoRA's set-up done (its
+ * trainable set, a loss on the batch's host ids, its own memory estimate). The trainer reads nothing
+ * else of the model: checkpoints save its parameters and config (./checkpoint), the memory guard
+ * asks it what a batch costs (./memory).
+ *
  * Deterministic: the trainer itself draws no random numbers; data order comes from the batch source
  * (seeded, with `state()/restore()`), weights from the model's seed, and the backends' kernels are
  * deterministic, so the same seeds give the same losses and `Trainer.resume` continues a run with
@@ -16,7 +21,8 @@
  * checkpoint is never written from non-finite weights.
  */
 import { tf } from '../backend';
-import type { Tensor, Tensor2D, Variable } from '../backend';
+import type { Variable } from '../backend';
+import { selectTrainable } from '../lora';
 import { AdamW } from './adamw';
 import { clipCoefficient, globalNorm } from './clip';
 import { resolveTrainConfig } from './config';
@@ -24,14 +30,13 @@ import type { TrainConfig, TrainOptions } from './config';
 import { makeSchedule } from './schedule';
 import type { LrLambda } from './schedule';
 import { ProgressReporter } from './progress';
-import { activationBytes, assertTrainStepFits, llamaShapeOf, trainStepBytes } from './memory';
-import type { LlamaConfig } from '../model/config';
-import { checkpointName, pruneCheckpoints, readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint';
-import type { BatchSource, StepRecord, TrainableModel, TrainBatch } from './types';
+import { assertTrainStepFits, modelActivationBytes, trainStepBytes } from './memory';
+import { checkTrainerInputs } from './inputs';
+import { GradientAccumulator } from './gradients';
+import * as ckpt from './checkpoint';
+import type { BatchSource, Divergence, StepRecord, TrainableModel, TrainBatch, TrainResult } from './types';
 
-export type { BatchSource, StepRecord, TrainableModel, TrainBatch } from './types';
-import type { TrainerState } from './checkpoint';
-import { isInt32Array } from '../util/typed-arrays';
+export type { BatchSource, Divergence, StepRecord, TrainableModel, TrainBatch, TrainResult } from './types';
 
 /** What `onStep` receives: the record plus the run's progress. */
 export interface StepInfo extends StepRecord {
@@ -53,31 +58,6 @@ export interface TrainHooks {
   write?: (text: string) => void;
 }
 
-/** Why training stopped early because of a non-finite value. */
-export interface Divergence {
-  /** The update that produced it (it was not applied). */
-  step: number;
-  loss: number;
-  gradNorm: number;
-  /** Newest checkpoint written from finite weights, or null. */
-  lastGoodCheckpoint: string | null;
-  message: string;
-}
-
-/** The outcome of `train()`. */
-export interface TrainResult {
-  status: 'completed' | 'stopped' | 'diverged';
-  /** Updates done in total (a resumed run counts the earlier ones). */
-  steps: number;
-  history: StepRecord[];
-  /** Loss of the last update, or NaN when none ran. */
-  finalLoss: number;
-  /** Last `evaluate` result, when the hook is set. */
-  evalLoss?: number;
-  lastCheckpoint: string | null;
-  divergence?: Divergence;
-}
-
 /** Thrown by `trainStep()` when an update would be non-finite (`train()` returns it instead). */
 export class TrainingDivergedError extends Error {
   constructor(readonly divergence: Divergence) {
@@ -87,32 +67,6 @@ export class TrainingDivergedError extends Error {
 }
 
 type StepOutcome = { ok: true; record: StepRecord } | { ok: false; divergence: Divergence };
-
-function selectTrainable(parameters: Map<string, Variable>, selection: TrainConfig['trainable']): string[] {
-  const names = [...parameters.keys()];
-  if (selection === null) return names;
-  if (typeof selection === 'function') {
-    const chosen = names.filter((n) => selection(n));
-    if (chosen.length === 0) {
-      throw new Error(`trainable: the predicate selects none of the model's ${names.length} parameters (e.g. ${names.slice(0, 3).join(', ')}); check the names it tests for`);
-    }
-    return chosen;
-  }
-  const missing = selection.filter((n) => !parameters.has(n));
-  if (missing.length > 0) {
-    throw new Error(`trainable: ${missing.map((n) => `'${n}'`).join(', ')} not among the model's parameters (e.g. ${names.slice(0, 3).join(', ')}); use exact names or a predicate such as nameContains(['norm'])`);
-  }
-  if (selection.length === 0) throw new Error('trainable: the list is empty; pass null to train every parameter');
-  const chosen = new Set(selection);
-  return names.filter((n) => chosen.has(n)); // model order, no duplicates
-}
-
-/** JSON with object keys sorted, so that equal configs compare equal whatever their key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
-}
 
 /** 2e-5 as "2e-5" rather than "0.00002"; 1e20 as "1e+20". */
 function formatLr(lr: number): string {
@@ -138,34 +92,34 @@ export class Trainer {
   private readonly hooks: TrainHooks;
   private readonly schedule: LrLambda;
   private readonly varList: Variable[];
-  private readonly nameOfVar = new Map<string, string>();
+  private readonly gradients: GradientAccumulator;
   private stepsDone = 0;
   private trainingMs = 0;
-  private memoryChecked = false;
+  /** Batch shapes the memory guard has passed (`${batchSize}x${seqLen}`). */
+  private readonly checkedShapes = new Set<string>();
   private stopRequested = false;
   private lastCheckpointPath: string | null = null;
   private lastEvalLoss: number | undefined;
 
+  /**
+   * `options.trainable` chooses what trains; unset, the model's own `trainableNames` (what
+   * `longLora` chose), else every parameter.
+   */
   constructor(model: TrainableModel, data: BatchSource, options: TrainOptions, hooks: TrainHooks = {}) {
     this.config = resolveTrainConfig(options);
-    if (!(model.parameters instanceof Map) || model.parameters.size === 0) {
-      throw new Error('Trainer: model.parameters must be a non-empty Map<string, tf.Variable> (HF parameter names)');
-    }
-    if (typeof model.loss !== 'function') throw new Error('Trainer: model.loss(inputIds, { labels, training }) is missing');
-    for (const k of ['next', 'state', 'restore'] as const) {
-      if (typeof (data as unknown as Record<string, unknown>)[k] !== 'function') throw new Error(`Trainer: the batch source has no ${k}() (use lib/data WindowBatcher or implement next/state/restore)`);
-    }
+    checkTrainerInputs(model, data, hooks);
     this.model = model;
     this.data = data;
     this.hooks = hooks;
-    this.trainableNames = selectTrainable(model.parameters, this.config.trainable);
-    this.varList = this.trainableNames.map((n) => model.parameters.get(n) as Variable);
-    const frozenFlag = this.trainableNames.filter((n) => !(model.parameters.get(n) as Variable).trainable);
+    const selection = options.trainable !== undefined ? this.config.trainable : model.trainableNames ?? null;
+    const trainable = selectTrainable(model.parameters, selection);
+    this.trainableNames = [...trainable.keys()];
+    this.varList = [...trainable.values()];
+    const frozenFlag = this.trainableNames.filter((n, i) => !this.varList[i].trainable);
     if (frozenFlag.length > 0) {
       throw new Error(`Trainer: ${frozenFlag.join(', ')} selected as trainable but created with trainable=false; tf.variableGrads skips such variables, so create them trainable`);
     }
-    this.varList.forEach((v, i) => this.nameOfVar.set(v.name, this.trainableNames[i]));
-    const trainable = new Map(this.trainableNames.map((n, i) => [n, this.varList[i]] as const));
+    this.gradients = new GradientAccumulator(model, trainable);
     this.optimizer = new AdamW(trainable, { lr: this.config.lr, betas: this.config.betas, eps: this.config.eps, weightDecay: this.config.weightDecay });
     this.schedule = makeSchedule(this.config.schedule, this.config.warmupSteps, this.config.steps);
   }
@@ -202,55 +156,50 @@ export class Trainer {
    * as configured; `onStep` runs after every update and is awaited.
    */
   async train(): Promise<TrainResult> {
+    const { steps, evalEvery, checkpointDir, checkpointEvery } = this.config;
     const progress = new ProgressReporter({ mode: this.config.progress, every: this.config.logEvery, write: this.hooks.write });
     const { trainable, total } = this.parameterCounts();
-    if (this.stepsDone === 0) {
-      progress.message(`training ${trainable.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} parameters (${((100 * trainable) / total).toFixed(2)}%) for ${this.config.steps} steps`);
-    } else {
-      progress.message(`resuming at step ${this.stepsDone}/${this.config.steps}`);
-    }
+    progress.message(
+      this.stepsDone === 0
+        ? `training ${trainable.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} parameters (${((100 * trainable) / total).toFixed(2)}%) for ${steps} steps`
+        : `resuming at step ${this.stepsDone}/${steps}`,
+    );
     this.stopRequested = false;
     const sessionStart = performance.now();
     const sessionStartStep = this.stepsDone;
     let divergence: Divergence | undefined;
     try {
-      while (this.stepsDone < this.config.steps && !this.stopRequested) {
+      while (this.stepsDone < steps && !this.stopRequested) {
         const outcome = await this.runStep();
         if (!outcome.ok) {
           divergence = outcome.divergence;
-          progress.message(divergence.message);
           break;
         }
         const record = outcome.record;
-        const last = this.stepsDone === this.config.steps;
-        if (this.hooks.evaluate !== undefined && (last || (this.config.evalEvery > 0 && this.stepsDone % this.config.evalEvery === 0))) {
-          record.evalLoss = await this.hooks.evaluate(this.model);
-          this.lastEvalLoss = record.evalLoss;
+        const last = this.stepsDone === steps;
+        const every = (n: number) => n > 0 && this.stepsDone % n === 0;
+        if (this.hooks.evaluate !== undefined && (last || every(evalEvery))) {
+          record.evalLoss = this.lastEvalLoss = await this.hooks.evaluate(this.model);
           await this.hooks.onEval?.({ step: this.stepsDone, evalLoss: record.evalLoss });
         }
-        const sessionMs = performance.now() - sessionStart;
-        const etaMs = ((this.config.steps - this.stepsDone) * sessionMs) / (this.stepsDone - sessionStartStep);
-        progress.update({ ...record, totalSteps: this.config.steps, etaMs });
-        await this.hooks.onStep?.({ ...record, totalSteps: this.config.steps, etaMs, trainer: this });
-        if (this.config.checkpointDir !== null && (last || this.stopRequested || (this.config.checkpointEvery > 0 && this.stepsDone % this.config.checkpointEvery === 0))) {
-          const saved = await this.checkpointIfFinite(this.config.checkpointDir);
-          if (saved === null) {
-            divergence = this.divergence(this.stepsDone, record.loss, record.gradNorm, 'the update left non-finite weights, so no checkpoint was written');
-            progress.message(divergence.message);
-            break;
-          }
+        const etaMs = ((steps - this.stepsDone) * (performance.now() - sessionStart)) / (this.stepsDone - sessionStartStep);
+        progress.update({ ...record, totalSteps: steps, etaMs });
+        await this.hooks.onStep?.({ ...record, totalSteps: steps, etaMs, trainer: this });
+        if (checkpointDir !== null && (last || this.stopRequested || every(checkpointEvery)) && (await this.checkpointIfFinite(checkpointDir)) === null) {
+          divergence = this.divergence(this.stepsDone, record.loss, record.gradNorm, 'the update left non-finite weights, so no checkpoint was written');
+          break;
         }
         await nextTick();
       }
+      if (divergence !== undefined) progress.message(divergence.message);
     } finally {
       progress.finish();
     }
-    const lastRecord = this.history[this.history.length - 1];
     return {
-      status: divergence !== undefined ? 'diverged' : this.stepsDone < this.config.steps ? 'stopped' : 'completed',
+      status: divergence !== undefined ? 'diverged' : this.stepsDone < steps ? 'stopped' : 'completed',
       steps: this.stepsDone,
       history: this.history,
-      finalLoss: lastRecord?.loss ?? NaN,
+      finalLoss: this.history[this.history.length - 1]?.loss ?? NaN,
       evalLoss: this.lastEvalLoss,
       lastCheckpoint: this.lastCheckpointPath,
       divergence,
@@ -283,22 +232,17 @@ export class Trainer {
    * optimisation itself, so that the continued losses equal the uninterrupted run's.
    */
   static async resume(checkpointPath: string, model: TrainableModel, data: BatchSource, hooks: TrainHooks = {}, overrides: Partial<TrainConfig> = {}): Promise<Trainer> {
-    const saved = await readTrainerCheckpoint(checkpointPath);
+    const saved = await ckpt.readTrainerCheckpoint(checkpointPath);
     try {
-      const allowed = ['steps', 'checkpointDir', 'checkpointEvery', 'keepCheckpoints', 'evalEvery', 'progress', 'logEvery'];
-      const refused = Object.keys(overrides).filter((k) => !allowed.includes(k));
-      if (refused.length > 0) {
-        throw new Error(`Trainer.resume: ${refused.join(', ')} cannot change on resume (the continued losses would differ from the original run's); only ${allowed.join(', ')} can`);
-      }
-      if (overrides.steps !== undefined && overrides.steps !== saved.state.config.steps && (saved.state.config.schedule === 'linear' || saved.state.config.schedule === 'cosine')) {
-        throw new Error(`Trainer.resume: steps cannot change from ${saved.state.config.steps} with the '${saved.state.config.schedule}' schedule (it decays over the total steps); start a new run instead`);
-      }
-      if (model.config !== undefined && canonicalJson(model.config) !== canonicalJson(saved.state.modelConfig)) {
-        throw new Error(`Trainer.resume: the model's config differs from the checkpoint's (${checkpointPath}); create the model with the saved config (config.json)`);
-      }
-      const options: TrainOptions = { ...saved.state.config, trainable: saved.state.trainableNames, ...overrides };
-      const trainer = new Trainer(model, data, options, hooks);
-      trainer.restoreFrom(saved.state, saved.weights, saved.optimizer, checkpointPath);
+      const trainer = new Trainer(model, data, ckpt.resumeOptions(saved.state, model?.config, overrides, checkpointPath), hooks);
+      ckpt.restoreParameters(trainer.model.parameters, saved.weights, checkpointPath);
+      trainer.optimizer.loadState(ckpt.optimizerStateOf(saved.state, saved.optimizer, checkpointPath));
+      trainer.data.restore(saved.state.data);
+      trainer.stepsDone = saved.state.step;
+      trainer.trainingMs = saved.state.elapsedMs;
+      trainer.history.push(...saved.state.history);
+      trainer.lastEvalLoss = [...saved.state.history].reverse().find((r) => r.evalLoss !== undefined)?.evalLoss;
+      trainer.lastCheckpointPath = checkpointPath;
       return trainer;
     } finally {
       tf.dispose([...saved.weights.values(), ...saved.optimizer.values()]);
@@ -310,32 +254,6 @@ export class Trainer {
     this.optimizer.dispose();
   }
 
-  private restoreFrom(state: TrainerState, weights: Map<string, Tensor>, optimizer: Map<string, Tensor>, path: string): void {
-    for (const [name, p] of this.model.parameters) {
-      const w = weights.get(name);
-      if (w === undefined) throw new Error(`Trainer.resume: the checkpoint ${path} has no weight '${name}'`);
-      if (w.shape.length !== p.shape.length || w.shape.some((d, i) => d !== p.shape[i])) {
-        throw new Error(`Trainer.resume: weight '${name}' is [${w.shape.join(', ')}] in ${path} but [${p.shape.join(', ')}] in the model`);
-      }
-      p.assign(w.dtype === p.dtype ? w : tf.tidy(() => tf.cast(w, p.dtype)));
-    }
-    const params = new Map<string, { step: number; expAvg: Tensor; expAvgSq: Tensor }>();
-    for (const [name, step] of Object.entries(state.optimizerSteps)) {
-      const expAvg = optimizer.get(`${name}.exp_avg`);
-      const expAvgSq = optimizer.get(`${name}.exp_avg_sq`);
-      if (expAvg === undefined || expAvgSq === undefined) throw new Error(`Trainer.resume: ${path} lacks the optimizer state of '${name}'`);
-      params.set(name, { step, expAvg, expAvgSq });
-    }
-    this.optimizer.loadState({ config: state.optimizerConfig, params });
-    this.data.restore(state.data);
-    this.stepsDone = state.step;
-    this.trainingMs = state.elapsedMs;
-    this.history.push(...state.history);
-    this.lastEvalLoss = [...state.history].reverse().find((r) => r.evalLoss !== undefined)?.evalLoss;
-    this.lastCheckpointPath = path;
-    this.memoryChecked = false;
-  }
-
   private divergence(step: number, loss: number, gradNorm: number, what: string): Divergence {
     const where = this.lastCheckpointPath ?? 'none (set checkpointDir and checkpointEvery to keep one)';
     const message =
@@ -344,161 +262,60 @@ export class Trainer {
     return { step, loss, gradNorm, lastGoodCheckpoint: this.lastCheckpointPath, message };
   }
 
-  private batchTensors(batch: TrainBatch): { inputIds: Tensor2D; labels?: Tensor2D } {
-    const { batchSize, seqLen } = batch;
-    if (!(Number.isInteger(batchSize) && batchSize >= 1 && Number.isInteger(seqLen) && seqLen >= 2)) {
-      throw new Error(`Trainer: the batch source gave batchSize ${batchSize}, seqLen ${seqLen}; need integers, batchSize >= 1 and seqLen >= 2`);
-    }
-    if (!isInt32Array(batch.inputIds) || batch.inputIds.length !== batchSize * seqLen) {
-      throw new Error(`Trainer: batch inputIds must be an Int32Array of batchSize x seqLen = ${batchSize * seqLen} ids (got ${batch.inputIds?.length})`);
-    }
-    if (batch.labels !== undefined && (!isInt32Array(batch.labels) || batch.labels.length !== batchSize * seqLen)) {
-      throw new Error(`Trainer: batch labels must be an Int32Array of ${batchSize * seqLen} ids like inputIds`);
-    }
-    return {
-      inputIds: tf.tensor2d(batch.inputIds, [batchSize, seqLen], 'int32'),
-      labels: batch.labels === undefined ? undefined : tf.tensor2d(batch.labels, [batchSize, seqLen], 'int32'),
-    };
-  }
-
-  private checkMemory(batch: TrainBatch): void {
-    if (this.memoryChecked) return;
-    this.memoryChecked = true;
-    const isLlama = llamaShapeOf(this.model.config) !== null;
-    const lora = this.trainableNames.some((n) => /\.lora_[AB]\.weight$/.test(n));
+  /** The memory guard, once per batch shape: gradients and AdamW's state, plus what the model says a batch keeps. */
+  private checkMemory({ batchSize, seqLen }: TrainBatch): void {
+    const shape = `${batchSize}x${seqLen}`;
+    if (this.checkedShapes.has(shape)) return;
     const bytes = trainStepBytes({
       trainableElements: this.varList.reduce((s, v) => s + v.size, 0),
       largestTrainableElements: this.optimizer.largestGroupElements,
       gradAccumSteps: this.config.gradAccumSteps,
       clipping: this.config.maxGradNorm !== null,
       optimizerAllocated: this.optimizer.hasState,
-      activationBytes: isLlama ? activationBytes(this.model.config as LlamaConfig, batch.batchSize, batch.seqLen, { lora }) : 0,
+      activationBytes: modelActivationBytes(this.model, batchSize, seqLen),
     });
-    assertTrainStepFits(bytes, `a training step (batch ${batch.batchSize} x ${batch.seqLen} tokens, ${this.trainableNames.length} trainable tensors)`);
-  }
-
-  /** Gradients of one micro-batch's loss w.r.t. the trainable variables, keyed by parameter name. */
-  private microStep(batch: TrainBatch): { loss: Tensor; grads: Map<string, Tensor> } {
-    const { inputIds, labels } = this.batchTensors(batch);
-    try {
-      const { value, grads } = tf.variableGrads(() => {
-        const loss = this.model.loss(inputIds, { labels, training: true });
-        if (loss.rank !== 0) throw new Error(`Trainer: model.loss returned shape [${loss.shape.join(', ')}]; it must return a scalar (the mean loss)`);
-        return loss as tf.Scalar;
-      }, this.varList);
-      const named = new Map<string, Tensor>();
-      for (const [varName, g] of Object.entries(grads)) {
-        if (g !== null) named.set(this.nameOfVar.get(varName) as string, g);
-      }
-      return { loss: value, grads: named };
-    } finally {
-      tf.dispose([inputIds, ...(labels ? [labels] : [])]);
-    }
+    assertTrainStepFits(bytes, `a training step (batch ${batchSize} x ${seqLen} tokens, ${this.trainableNames.length} trainable tensors)`);
+    this.checkedShapes.add(shape);
   }
 
   private async runStep(): Promise<StepOutcome> {
     const t0 = performance.now();
-    const k = this.config.gradAccumSteps;
-    let lossSum: Tensor | null = null;
-    let gradSum: Map<string, Tensor> | null = null;
-    let tokens = 0;
-    try {
-      for (let i = 0; i < k; i++) {
-        const batch = this.data.next();
-        this.checkMemory(batch);
-        tokens += batch.batchSize * batch.seqLen;
-        const { loss, grads } = this.microStep(batch);
-        if (lossSum === null || gradSum === null) {
-          lossSum = loss;
-          gradSum = grads;
-          continue;
-        }
-        const prevLoss: Tensor = lossSum;
-        lossSum = tf.add(prevLoss, loss);
-        tf.dispose([prevLoss, loss]);
-        for (const [name, g] of grads) {
-          const prev = gradSum.get(name);
-          gradSum.set(name, prev === undefined ? g : tf.add(prev, g));
-          if (prev !== undefined) tf.dispose([prev, g]);
-        }
-      }
-    } catch (e) {
-      // A failing micro-batch (bad batch, model error) must not strand the partial sums.
-      if (lossSum !== null) tf.dispose(lossSum);
-      if (gradSum !== null) tf.dispose([...gradSum.values()]);
-      throw e;
-    }
-    const sumLoss = lossSum as Tensor;
-    const sumGrads = gradSum as Map<string, Tensor>;
-    // Mean over micro-batches: with a per-token mean loss and equal-sized micro-batches this is the
-    // gradient of one batch k times larger (HF scales each micro-loss by 1/k before backward).
-    const loss = k === 1 ? sumLoss : tf.div(sumLoss, k);
-    const grads = new Map<string, Tensor>();
-    for (const [name, g] of sumGrads) grads.set(name, k === 1 ? g : tf.div(g, k));
-    if (k > 1) tf.dispose([sumLoss, ...sumGrads.values()]);
-
+    const { loss, grads, tokens } = this.gradients.mean(this.data, this.config.gradAccumSteps, (batch) => this.checkMemory(batch));
     // clipping as torch's clip_grad_norm_, applied inside the optimizer step as a gradient scale
     const norm = globalNorm(grads.values());
     const coef = this.config.maxGradNorm !== null ? clipCoefficient(norm, this.config.maxGradNorm) : undefined;
     const [lossValue, normValue] = await Promise.all([loss.data(), norm.data()]).then(([l, n]) => [l[0], n[0]]);
     tf.dispose([loss, norm]);
     const lr = this.lrAt(this.stepsDone);
-    if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
-      tf.dispose([...grads.values(), ...(coef !== undefined ? [coef] : [])]);
-      return { ok: false, divergence: this.divergence(this.stepsDone + 1, lossValue, normValue, 'the update was not applied') };
-    }
-    this.optimizer.step(grads, lr, coef);
+    const finite = Number.isFinite(lossValue) && Number.isFinite(normValue);
+    if (finite) this.optimizer.step(grads, lr, coef);
     tf.dispose([...grads.values(), ...(coef !== undefined ? [coef] : [])]);
+    if (!finite) return { ok: false, divergence: this.divergence(this.stepsDone + 1, lossValue, normValue, 'the update was not applied') };
     this.stepsDone += 1;
     const stepMs = performance.now() - t0;
     this.trainingMs += stepMs;
-    const record: StepRecord = {
-      step: this.stepsDone,
-      loss: lossValue,
-      lr,
-      gradNorm: normValue,
-      tokens,
-      stepMs,
-      tokensPerSec: (tokens * 1000) / stepMs,
-      elapsedMs: this.trainingMs,
-    };
+    const record: StepRecord = { step: this.stepsDone, loss: lossValue, lr, gradNorm: normValue, tokens, stepMs, tokensPerSec: (tokens * 1000) / stepMs, elapsedMs: this.trainingMs };
     this.history.push(record);
     return { ok: true, record };
   }
 
   /** Writes a checkpoint when every trainable weight is finite; returns its path, or null. */
   private async checkpointIfFinite(dir: string): Promise<string | null> {
-    const finite = tf.tidy(() => tf.all(tf.stack(this.varList.map((v) => tf.all(tf.isFinite(v))))));
-    const ok = (await finite.data())[0] === 1;
-    finite.dispose();
-    if (!ok) return null;
-    const path = await writeTrainerCheckpoint(dir, checkpointName(this.stepsDone), {
-      state: this.stateForCheckpoint(),
-      weights: this.model.parameters,
-      modelConfig: this.model.config,
-      optimizer: this.optimizer,
-    });
-    this.lastCheckpointPath = path;
-    if (this.config.keepCheckpoints !== null) await pruneCheckpoints(dir, this.config.keepCheckpoints);
-    await this.hooks.onCheckpoint?.({ step: this.stepsDone, path });
-    return path;
-  }
-
-  private stateForCheckpoint(): TrainerState {
-    const steps: Record<string, number> = {};
-    for (const [name, step] of this.optimizer.stepCounts()) steps[name] = step;
-    const { trainable, ...rest } = this.config;
-    void trainable;
-    return {
+    if (!(await ckpt.allFinite(this.varList))) return null;
+    const state = ckpt.trainerState({
       step: this.stepsDone,
-      config: rest,
+      config: this.config,
       trainableNames: this.trainableNames,
-      optimizerConfig: { ...this.optimizer.config, betas: [...this.optimizer.config.betas] as [number, number] },
-      optimizerSteps: steps,
+      optimizer: this.optimizer,
       data: this.data.state(),
       elapsedMs: this.trainingMs,
       history: this.history,
-      modelConfig: this.model.config ?? null,
-    };
+      modelConfig: this.model.config,
+    });
+    const path = await ckpt.writeTrainerCheckpoint(dir, ckpt.checkpointName(this.stepsDone), { state, weights: this.model.parameters, modelConfig: this.model.config, optimizer: this.optimizer });
+    this.lastCheckpointPath = path;
+    if (this.config.keepCheckpoints !== null) await ckpt.pruneCheckpoints(dir, this.config.keepCheckpoints);
+    await this.hooks.onCheckpoint?.({ step: this.stepsDone, path });
+    return path;
   }
 }

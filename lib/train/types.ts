@@ -1,10 +1,14 @@
 /**
- * The trainer's plain record types, in a file of their own so that the trainer and its checkpoints
- * can both use them without importing each other.
+ * The trainer's plain record types, in a file of their own so that the trainer, its checkpoints,
+ * its memory guard and `longLora` can all use them without importing each other.
  */
 import type { Tensor, Tensor2D, Variable } from '../backend';
 
-/** What the trainer needs from a model; `LlamaForCausalLM` is one. */
+/**
+ * What the trainer needs from a model: `LlamaForCausalLM` is one, and so is what `longLora`
+ * returns, which also supplies the optional members (its trainable set, a loss on the batch's host
+ * arrays, and its own memory estimate).
+ */
 export interface TrainableModel {
   /** Every parameter by name (HF names); the trainable ones are chosen by `TrainConfig.trainable`. */
   readonly parameters: Map<string, Variable>;
@@ -12,6 +16,20 @@ export interface TrainableModel {
   loss(inputIds: Tensor2D, options?: { labels?: Tensor2D; training?: boolean }): Tensor;
   /** The model's config; saved with checkpoints and compared on resume. */
   readonly config?: unknown;
+  /** The parameters to train when the train config sets no `trainable` (longLora: its trainable set). */
+  readonly trainableNames?: readonly string[];
+  /**
+   * The loss of a batch from its host arrays (`inputIds`, `labels`: Int32Array). When present the
+   * trainer calls it instead of `loss`, so that the ids and labels the model needs on the host are
+   * never uploaded and read back from the device.
+   */
+  batchLoss?(batch: TrainBatch, options: { training: boolean }): Tensor;
+  /**
+   * Bytes the forward and backward pass of one micro-batch of this shape keep alive (activations
+   * and cached tables). The trainer's memory guard adds the gradients and AdamW's state; without
+   * this method it checks those alone.
+   */
+  activationBytes?(batchSize: number, seqLen: number): number;
 }
 
 /** One micro-batch: token ids `[batchSize, seqLen]` row-major (lib/data `WindowBatcher.next()`). */
@@ -53,4 +71,29 @@ export interface StepRecord {
   elapsedMs: number;
   /** Result of the `evaluate` hook after this update, when it ran. */
   evalLoss?: number;
+}
+
+/** Why training stopped early because of a non-finite value. */
+export interface Divergence {
+  /** The update that produced it (it was not applied). */
+  step: number;
+  loss: number;
+  gradNorm: number;
+  /** Newest checkpoint written from finite weights, or null. */
+  lastGoodCheckpoint: string | null;
+  message: string;
+}
+
+/** The outcome of `train()`. */
+export interface TrainResult {
+  status: 'completed' | 'stopped' | 'diverged';
+  /** Updates done in total (a resumed run counts the earlier ones). */
+  steps: number;
+  history: StepRecord[];
+  /** Loss of the last update, or NaN when none ran. */
+  finalLoss: number;
+  /** Last `evaluate` result, when the hook is set. */
+  evalLoss?: number;
+  lastCheckpoint: string | null;
+  divergence?: Divergence;
 }

@@ -78,6 +78,18 @@ export function checkBoolean(where: string, name: string, value: unknown): boole
   return value;
 }
 
+/**
+ * Like {@link describe}, but a short array (up to 8 items) is shown item by item in JSON's compact
+ * form, `[8,4]`, except that non-finite numbers keep their names (`[NaN,1]`, `[3,Infinity]`, where
+ * JSON.stringify would print null), so a message about a range such as `[min, max]` names the
+ * values it got.
+ */
+export function describeValue(value: unknown): string {
+  if (!Array.isArray(value) || value.length > 8) return describe(value);
+  const item = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `an array of length ${v.length}` : describe(v));
+  return `[${value.map(item).join(',')}]`;
+}
+
 /** A short, safe rendering of a value for error messages. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);

@@ -5,6 +5,7 @@
 import { tf, ready } from '../../lib/backend';
 import type { Tensor4D } from '../../lib/backend';
 import { causalAttention, defaultCausalBlockSize, setAttentionMemory, attentionMemory } from '../../lib/attention';
+import type { AttentionMemory } from '../../lib/attention';
 import { expectTensorsClose, seededValues, numericBackends } from '../helpers';
 import { denseAttention64, causalAllowed } from './official-reference';
 
@@ -13,7 +14,7 @@ describe.each(numericBackends())('causalAttention on %s', (backend) => {
     await ready({ backend });
   });
 
-  function run(dims: { b: number; h: number; hkv: number; tq: number; tk: number; d: number }, blockSize?: number) {
+  function run(dims: { b: number; h: number; hkv: number; tq: number; tk: number; d: number }, blockSize?: number, memory?: AttentionMemory) {
     const { b, h, hkv, tq, tk, d } = dims;
     const q = seededValues(b * h * tq * d, 1);
     const k = seededValues(b * hkv * tk * d, 2);
@@ -24,8 +25,8 @@ describe.each(numericBackends())('causalAttention on %s', (backend) => {
       const kt = tf.tensor(k, [b, hkv, tk, d]) as Tensor4D;
       const vt = tf.tensor(v, [b, hkv, tk, d]) as Tensor4D;
       const wt = tf.tensor(w, [b, h, tq, d]);
-      const out = causalAttention(qt, kt, vt, { blockSize }).dataSync();
-      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(causalAttention(x as Tensor4D, y as Tensor4D, z as Tensor4D, { blockSize }), wt)))([qt, kt, vt]);
+      const out = causalAttention(qt, kt, vt, { blockSize, memory }).dataSync();
+      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(causalAttention(x as Tensor4D, y as Tensor4D, z as Tensor4D, { blockSize, memory }), wt)))([qt, kt, vt]);
       const [dq, dk, dv] = grads.map((g) => g.dataSync());
       return { out, dq, dk, dv };
     });
@@ -46,32 +47,44 @@ describe.each(numericBackends())('causalAttention on %s', (backend) => {
     }
   });
 
-  it("'recompute' (P rebuilt in the backward pass) gives the same gradients as 'save' and a lower peak", async () => {
-    expect(attentionMemory()).toBe('save');
+  it("memory 'recompute' (P rebuilt in the backward pass) gives the same gradients as 'save' and a lower peak", async () => {
     const dims = { b: 1, h: 4, hkv: 4, tq: 96, tk: 96, d: 8 };
-    const measure = async () => {
+    const measure = async (memory: AttentionMemory) => {
       let grads: Float32Array[] = [];
       const profile = await tf.profile(() => {
         grads = tf.tidy(() => {
           const x = tf.tensor(seededValues(4 * 96 * 8, 21), [1, 4, 96, 8]) as Tensor4D;
           // two stacked attention calls, so the first call's saved state waits for the second's backward
-          const f = (q: tf.Tensor) => tf.sum(causalAttention(causalAttention(q as Tensor4D, x, x), x, x));
+          const f = (q: tf.Tensor) => tf.sum(causalAttention(causalAttention(q as Tensor4D, x, x, { memory }), x, x, { memory }));
           return [tf.grad(f)(x).dataSync() as Float32Array];
         });
       });
       return { grads, peak: profile.peakBytes };
     };
-    const saved = await measure();
+    const saved = await measure('save');
+    const recomputed = await measure('recompute');
+    expectTensorsClose(recomputed.grads[0], saved.grads[0], { atol: 1e-6 });
+    expect(recomputed.peak).toBeLessThan(saved.peak);
+    expect(() => causalAttention(tf.zeros([1, 1, 2, 2]) as Tensor4D, tf.zeros([1, 1, 2, 2]) as Tensor4D, tf.zeros([1, 1, 2, 2]) as Tensor4D, { memory: 'flash' as never })).toThrow(/memory = "flash" must be 'save' or 'recompute'/);
+    expect(() => causalAttention(tf.zeros([1, 1, 2, 2]) as Tensor4D, tf.zeros([1, 1, 2, 2]) as Tensor4D, tf.zeros([1, 1, 2, 2]) as Tensor4D, { blocksize: 2 } as never)).toThrow(/unknown option 'blocksize' \(did you mean 'blockSize'\?\)/);
+    // and against the float64 reference
+    const { got, ref } = run(dims, undefined, 'recompute');
+    expectTensorsClose(got.dq, ref.dq, { atol: 1e-4, relativeToMax: true });
+    expectTensorsClose(got.dk, ref.dk, { atol: 1e-4, relativeToMax: true });
+    expectTensorsClose(got.dv, ref.dv, { atol: 1e-4, relativeToMax: true });
+  });
+
+  it('the deprecated setAttentionMemory still sets the mode of calls that pass no memory option', async () => {
+    expect(attentionMemory()).toBe('save');
+    const peak = async () => (await tf.profile(() => tf.tidy(() => {
+      const x = tf.tensor(seededValues(4 * 96 * 8, 22), [1, 4, 96, 8]) as Tensor4D;
+      tf.grad((q: tf.Tensor) => tf.sum(causalAttention(causalAttention(q as Tensor4D, x, x), x, x)))(x).dataSync();
+    }))).peakBytes;
+    const saving = await peak();
     expect(setAttentionMemory('recompute')).toBe('save');
     try {
-      const recomputed = await measure();
-      expectTensorsClose(recomputed.grads[0], saved.grads[0], { atol: 1e-6 });
-      expect(recomputed.peak).toBeLessThan(saved.peak);
-      // and against the float64 reference
-      const { got, ref } = run(dims);
-      expectTensorsClose(got.dq, ref.dq, { atol: 1e-4, relativeToMax: true });
-      expectTensorsClose(got.dk, ref.dk, { atol: 1e-4, relativeToMax: true });
-      expectTensorsClose(got.dv, ref.dv, { atol: 1e-4, relativeToMax: true });
+      expect(attentionMemory()).toBe('recompute');
+      expect(await peak()).toBeLessThan(saving);
     } finally {
       setAttentionMemory('save');
     }

@@ -5,7 +5,7 @@
  */
 import { tf, ready } from '../../lib/backend';
 import type { Tensor4D } from '../../lib/backend';
-import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask, attend, sftGroupSize, setAttentionMemory } from '../../lib/attention';
+import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask, attend, sftGroupSize } from '../../lib/attention';
 import type { S2Variant } from '../../lib/attention';
 import { expectTensorsClose, seededValues, numericBackendsAndCpu } from '../helpers';
 import { denseAttention64, officialOffsetSegments, officialRollGroups, officialSftSegments, causalAllowed } from './official-reference';
@@ -207,16 +207,13 @@ describe('S2-Attn properties (wasm)', () => {
     expect(() => shiftedSparseAttention(tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, tf.zeros([1, 2, 8, 2]) as Tensor4D, { groupSize: 4, variant: 'roll', partialGroups: true })).toThrow(/only for the 'offset' variant/);
   });
 
-  it("'recompute' memory mode gives the same results (both variants, against the references)", () => {
+  it("memory 'recompute' gives the same results (both variants, against the references; also through attend's spec)", () => {
     const c = CONFIGS[3];
-    setAttentionMemory('recompute');
-    try {
-      for (const variant of ['offset', 'roll'] as const) {
-        expectAttentionClose(ours(c, 91, (q, k, v) => shiftedSparseAttention(q, k, v, { groupSize: c.g, variant })), reference(c, 91, variant));
-      }
-    } finally {
-      setAttentionMemory('save');
+    for (const variant of ['offset', 'roll'] as const) {
+      expectAttentionClose(ours(c, 91, (q, k, v) => shiftedSparseAttention(q, k, v, { groupSize: c.g, variant, memory: 'recompute' })), reference(c, 91, variant));
+      expectAttentionClose(ours(c, 91, (q, k, v) => attend({ kind: 's2', groupSize: c.g, variant, memory: 'recompute' }, q, k, v, { training: true })), reference(c, 91, variant));
     }
+    expect(() => ours(c, 91, (q, k, v) => shiftedSparseAttention(q, k, v, { groupSize: c.g, memory: 'none' as never }))).toThrow(/memory = "none" must be 'save' or 'recompute'/);
   });
 
   it('leaks no tensors', () => {
@@ -251,6 +248,17 @@ describe('S2-Attn properties (wasm)', () => {
       expect(() => shiftedSparseAttention(t([1, 4, 4, 4]), t([1, 4, 8, 4]), t([1, 4, 8, 4]), { groupSize: 4 })).toThrow(/S2-Attn is self-attention/);
       expect(() => shiftedSparseAttention(t([4, 8, 4]) as unknown as Tensor4D, t([1, 4, 8, 4]), t([1, 4, 8, 4]), { groupSize: 4 })).toThrow(/rank 4/);
       expect(() => shiftedSparseAttention(t([1, 4, 8, 4]), t([1, 4, 8, 4]), t([1, 4, 8, 4]), { groupSize: 4, variant: 'wrap' as S2Variant })).toThrow(/variant 'wrap'/);
+    });
+    it('options that are missing, misspelt or of the wrong type, and inputs that are no live tensors', () => {
+      const x = t([1, 4, 8, 4]);
+      expect(() => shiftedSparseAttention(x, x, x, undefined as never)).toThrow(/options = undefined must be an object with groupSize/);
+      expect(() => shiftedSparseAttention(x, x, x, { groupSize: 4, group_size: 4 } as never)).toThrow(/unknown option 'group_size' \(did you mean 'groupSize'\?\)/);
+      expect(() => shiftedSparseAttention(x, x, x, { groupSize: '4' as never })).toThrow(/groupSize = "4" must be an even integer >= 2/);
+      expect(() => shiftedSparseAttention(x, x, x, { groupSize: 4, partialGroups: 'yes' as never })).toThrow(/partialGroups must be true or false, got "yes"/);
+      expect(() => shiftedSparseAttention(null as never, x, x, { groupSize: 4 })).toThrow(/q = null must be a tensor/);
+      const gone = t([1, 4, 8, 4]);
+      gone.dispose();
+      expect(() => shiftedSparseAttention(x, gone, x, { groupSize: 4 })).toThrow(/k is disposed/);
     });
   });
 });

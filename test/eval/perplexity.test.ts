@@ -83,4 +83,22 @@ describe('perplexity (eval.py protocol)', () => {
     await expect(evaluatePerplexity(m, new Int32Array(0), { seqLens: [8] })).rejects.toThrow(/non-empty Int32Array/);
     await expect(evaluatePerplexity(m, tokens, { seqLens: [] })).rejects.toThrow(/at least one evaluation length/);
   });
+
+  it('bad options: unknown keys, missing options, wrong types; windowStarts refuses a step that would never end', async () => {
+    const tokens = Int32Array.from({ length: 100 }, () => 1);
+    const m = constantModel(3);
+    await expect(evaluatePerplexity(m, tokens, { seqLens: [16], maxWindow: 2 } as never)).rejects.toThrow(/perplexity: unknown option 'maxWindow' \(did you mean 'maxWindows'\?\); valid options are 'seqLens', 'stride'/);
+    await expect(evaluatePerplexity(m, tokens, undefined as never)).rejects.toThrow(/perplexity: options = undefined; pass at least \{ seqLens: \[...\] \}/);
+    await expect(evaluatePerplexity(m, tokens, { seqLens: [16], allowExtrapolation: 'yes' } as never)).rejects.toThrow(/perplexity: allowExtrapolation must be true or false, got "yes"/);
+    await expect(evaluatePerplexity(m, tokens, { seqLens: [16], onWindow: 1 } as never)).rejects.toThrow(/perplexity: onWindow = 1 must be a function/);
+    expect(m.seen).toEqual([]); // nothing ran
+    // a non-positive or fractional stride used to loop until memory ran out
+    expect(() => windowStarts(100, 10, 0)).toThrow(/windowStarts: stride \(official 256\) must be a positive integer, got 0/);
+    expect(() => windowStarts(100, 10, -4)).toThrow(/stride \(official 256\) must be a positive integer, got -4/);
+    expect(() => windowStarts(100, 10, 0.5)).toThrow(/must be a positive integer, got 0.5/);
+    expect(() => windowStarts(100, 0, 4)).toThrow(/windowStarts: seqLen must be a positive integer, got 0/);
+    expect(() => windowStarts(NaN, 8, 4)).toThrow(/windowStarts: numTokens must be a non-negative integer, got NaN/);
+    expect(() => windowStarts(100, 8, 4, 'eval.py' as never)).toThrow(/windowStarts: protocol = "eval.py" must be 'eval' \(eval.py\) or 'eval_distributed'/);
+    expect(windowStarts(5, 8, 4)).toEqual([]);
+  });
 });

@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf, ready } from '../../lib/backend';
 import type { Tensor2D } from '../../lib/backend';
-import { loadHFCheckpoint, readSafetensors } from '../../lib/io';
-import { LlamaForCausalLM, fromHFConfig } from '../../lib/model';
+import { fromHFConfig, loadHFCheckpoint, readSafetensors } from '../../lib/io';
+import { LlamaForCausalLM } from '../../lib/model';
 import { expectTensorsClose, numericBackendsAndCpu } from '../helpers';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hf-tiny-llama');

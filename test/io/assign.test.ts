@@ -70,7 +70,7 @@ describe('assignWeights', () => {
     const t = tf.ones([1]);
     const v = tf.variable(tf.zeros([1]));
     expect(() => assignWeights(new Map([['w', t as unknown as Variable]]), new Map([['w', t]]))).toThrow('assignWeights: target "w" is not a tf.Variable');
-    expect(() => assignWeights(new Map([['w', v]]), new Map([['w', t]]), { allowMising: [] } as never)).toThrow('assignWeights: unknown option(s) allowMising; options are allowMissing, allowUnexpected');
+    expect(() => assignWeights(new Map([['w', v]]), new Map([['w', t]]), { allowMising: [] } as never)).toThrow("assignWeights: unknown option 'allowMising' (did you mean 'allowMissing'?); valid options are 'allowMissing', 'allowUnexpected'");
     expect(() => assignWeights(new Map([['w', v]]), new Map([['w', t]]), { allowMissing: 'w' } as never)).toThrow('allowMissing must be an array of names (strings) or RegExps');
     const gone = tf.ones([1]);
     gone.dispose();

@@ -37,9 +37,11 @@ function tokenNll(logits: Float32Array, ids: Int32Array, b: number, t: number, v
 }
 
 describe('test/fixtures/hf-tiny-llama', () => {
-  it('stays under the 300 KB budget for all committed fixtures', () => {
-    const total = filesUnder(fixturesRoot).reduce((s, f) => s + statSync(f).size, 0);
-    expect(total).toBeLessThan(300_000);
+  it('stays inside the byte budgets: 300,000 for this fixture, 25,000 for hf-tokenizer, nothing else committed', () => {
+    const bytes = (dir: string) => filesUnder(dir).reduce((s, f) => s + statSync(f).size, 0);
+    expect(bytes(HF_FIXTURE)).toBeLessThan(300_000);
+    expect(bytes(path.join(fixturesRoot, 'hf-tokenizer'))).toBeLessThan(25_000);
+    expect(readdirSync(fixturesRoot).sort()).toEqual(['hf-tiny-llama', 'hf-tokenizer']);
   });
 
   it('was made by transformers 4.34.0 (versions.json and every config.json)', () => {

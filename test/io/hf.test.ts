@@ -182,11 +182,33 @@ describe('saveHFCheckpoint / loadHFCheckpoint round trip', () => {
     tf.dispose([...ckpt.tensors.values()]);
   });
 
+  it('writes config.json with float literals and extra files in the same atomic replace', async () => {
+    const t = tf.ones([2]);
+    const dir = path.join(work, 'x');
+    const saved = await saveHFCheckpoint(dir, {
+      config: { rope_scaling: { type: 'linear', factor: 2 }, rope_theta: 10000, hidden_size: 4 },
+      tensors: new Map([['w', t]]),
+      extraFiles: new Map<string, string | Uint8Array>([['tokenizer.json', '{"model": {}}'], ['blob.bin', new Uint8Array([1, 2, 3])]]),
+    });
+    expect(saved.files).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'blob.bin']);
+    expect(readFileSync(path.join(dir, 'config.json'), 'utf8')).toBe('{\n  "rope_scaling": {\n    "type": "linear",\n    "factor": 2.0\n  },\n  "rope_theta": 10000.0,\n  "hidden_size": 4\n}\n');
+    expect(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')).toBe('{"model": {}}');
+    expect(Array.from(readFileSync(path.join(dir, 'blob.bin')))).toEqual([1, 2, 3]);
+    const bad = (extraFiles: unknown) => saveHFCheckpoint(path.join(work, 'y'), { config, tensors: new Map([['w', t]]), extraFiles: extraFiles as never });
+    await expect(bad(new Map([['../escape.json', '{}']]))).rejects.toThrow('extraFiles name "../escape.json" must be a plain file name');
+    await expect(bad(new Map([['model.safetensors', '']]))).rejects.toThrow('extraFiles name model.safetensors is one of the checkpoint\'s own files');
+    await expect(bad(new Map([['a.json', 5]]))).rejects.toThrow('extraFiles a.json must be a string or Uint8Array');
+    await expect(bad({ 'a.json': '{}' })).rejects.toThrow('extraFiles must be a Map');
+    await expect(saveHFCheckpoint(path.join(work, 'y'), { config: { factor: NaN }, tensors: new Map([['w', t]]) })).rejects.toThrow('config.factor = NaN has no JSON form');
+    expect((await fs.readdir(work)).sort()).toEqual(['x']); // nothing written by the failed calls
+    t.dispose();
+  });
+
   it('option errors', async () => {
     const t = tf.ones([2]);
     const tensors = new Map([['w', t]]);
     const dir = path.join(work, 'x');
-    await expect(saveHFCheckpoint(dir, { config, tensors, shardSize: 3 } as never)).rejects.toThrow('saveHFCheckpoint: unknown option(s) shardSize; options are config, tensors, maxShardBytes, dtype, metadata');
+    await expect(saveHFCheckpoint(dir, { config, tensors, shardSize: 3 } as never)).rejects.toThrow("saveHFCheckpoint: unknown option 'shardSize'; valid options are 'config', 'tensors', 'maxShardBytes', 'dtype', 'metadata', 'extraFiles'");
     await expect(saveHFCheckpoint(dir, { config, tensors, maxShardBytes: 0 })).rejects.toThrow('maxShardBytes must be a positive integer number of bytes; got 0');
     await expect(saveHFCheckpoint(dir, { config, tensors: new Map() })).rejects.toThrow('tensors must be a non-empty Map<string, Tensor>');
     await expect(saveHFCheckpoint(dir, { config: null as never, tensors })).rejects.toThrow('config must be the config.json object');

@@ -97,6 +97,20 @@ describe('parseSafetensors on hand-built files', () => {
     expect(tensors.get('u16')!.data).toEqual(new Int32Array([65535]));
     expect(tensors.get('i8')!.data).toEqual(new Int32Array([-7]));
   });
+
+  it('F64: refuses finite values beyond float32 range (they would become Infinity); rounds tiny values, keeps inf/NaN', () => {
+    const f64 = (values: number[]) => {
+      const view = new DataView(new ArrayBuffer(8 * values.length));
+      values.forEach((v, i) => view.setFloat64(8 * i, v, true));
+      return buildSafetensors({ w: { dtype: 'F64', shape: [values.length], data_offsets: [0, 8 * values.length] } }, new Uint8Array(view.buffer));
+    };
+    const ok = parseSafetensors(f64([3.4028234663852886e38, -1e-50, 1e-40, Infinity, NaN, -0.5])).tensors.get('w')!.data;
+    expect(Array.from(ok)).toEqual([3.4028234663852886e38, -0, Math.fround(1e-40), Infinity, NaN, -0.5]);
+    expect(() => parseSafetensors(f64([1, 2, 1e39]), 'big.safetensors')).toThrow(
+      `big.safetensors: tensor "w": F64 element 2 is 1e+39, beyond float32's range (|x| <= 3.4028234663852886e38); longlora-ts computes in float32, where it would become Infinity. Rescale or clip the tensor before saving`,
+    );
+    expect(() => parseSafetensors(f64([-3.5e38]))).toThrow('F64 element 0 is -3.5e+38, beyond float32');
+  });
 });
 
 describe('serializeSafetensors', () => {
@@ -358,7 +372,7 @@ describe('readSafetensors / writeSafetensors (tf tensors, files)', () => {
     c.dispose();
     const t = tf.ones([2]);
     await expect(writeSafetensors(path.join(dir, 'x.safetensors'), new Map([['w', t]]), { dtype: 'F8' } as never)).rejects.toThrow(`dtype "F8" is not a float storage dtype`);
-    await expect(writeSafetensors(path.join(dir, 'x.safetensors'), new Map([['w', t]]), { metdata: {} } as never)).rejects.toThrow('unknown option(s) metdata');
+    await expect(writeSafetensors(path.join(dir, 'x.safetensors'), new Map([['w', t]]), { metdata: {} } as never)).rejects.toThrow("writeSafetensors: unknown option 'metdata' (did you mean 'metadata'?)");
     t.dispose();
     expect(await fs.readdir(dir)).not.toContain('x.safetensors');
     expect((await fs.readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);

@@ -1,12 +1,18 @@
 /**
  * LoRA against PEFT semantics: initialisation, the forward update against a float64 formula,
- * gradients by central differences, merge == unmerged output, trainable sets and counts.
+ * gradients by central differences, merge == unmerged output, trainable sets and counts; every
+ * tensor freed by dispose() (applyLora, and the PEFT loader that uses it); bad settings refused
+ * with their fix.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { tf, ready } from '../../lib/backend';
 import type { Tensor2D, Variable } from '../../lib/backend';
 import { applyLora, LoraLinear, makeLoraConfig, isTrainable, trainableParameterCounts, selectTrainable, TRAINABLE_SETS } from '../../lib/lora';
 import type { AdaptableModel } from '../../lib/lora';
-import { presets } from '../../lib/model';
+import { LlamaForCausalLM, presets } from '../../lib/model';
+import { loadPeftAdapter, savePeftAdapter } from '../../lib/io';
 import { expectTensorsClose, seededValues, numericBackends } from '../helpers';
 
 const LLAMA2_7B = presets.llama2_7b;
@@ -167,8 +173,99 @@ describe('trainable sets and counts', () => {
   it('bad LoRA configs', () => {
     expect(() => makeLoraConfig({ rank: 8 } as never)).toThrow(/LoRA config: unknown option 'rank'; valid options are 'r', 'alpha', 'dropout', 'targets'/);
     expect(() => makeLoraConfig({ r: 0 })).toThrow(/r = 0 must be a positive integer/);
-    expect(() => makeLoraConfig({ dropout: 1 })).toThrow(/dropout = 1 must be in \[0, 1\)/);
+    expect(() => makeLoraConfig({ dropout: 1 })).toThrow(/dropout = 1 must be a number in \[0, 1\)/);
+    expect(() => makeLoraConfig({ dropout: NaN })).toThrow(/dropout = NaN must be a number in \[0, 1\)/);
+    // a string is not spread into letters ("q, _, p, r, o, j")
+    expect(() => makeLoraConfig({ targets: 'q_proj' as never })).toThrow(/LoRA config: targets = "q_proj" must be a list of module names such as \['q_proj', 'v_proj'\] \(for one module: targets: \["q_proj"\]\)/);
+    expect(() => makeLoraConfig({ targets: ['q_proj', 3] as never })).toThrow(/targets = an array of length 2 must be a list of module names/);
+    expect(() => makeLoraConfig({ targets: ['q_proj', 'q_proj'] })).toThrow(/target\(s\) q_proj listed more than once/);
+    // an infinite scaling would give infinite deltas and NaN logits
+    expect(() => makeLoraConfig({ alpha: Infinity })).toThrow(/LoRA config: alpha = Infinity must be a finite number > 0 \(LongLoRA uses 16; the update is scaled by alpha \/ r\)/);
+    expect(() => makeLoraConfig({ alpha: '16' as never })).toThrow(/alpha = "16" must be a finite number > 0/);
+    expect(() => makeLoraConfig({ r: 8.5 })).toThrow(/r = 8.5 must be a positive integer/);
+    expect(() => makeLoraConfig({ r: '8' as never })).toThrow(/r = "8" must be a positive integer/);
+    expect(() => makeLoraConfig(null as never)).toThrow(/LoRA config: options must be an object, got null/);
     expect(() => makeLoraConfig({ targets: ['qkv'] })).toThrow(/target\(s\) qkv are not Llama projections/);
     expect(() => makeLoraConfig({ targets: [] })).toThrow(/targets is empty/);
+  });
+});
+
+describe.each(numericBackends())('applyLora frees what it makes, and checks what it is given, on %s', (backend) => {
+  beforeAll(async () => {
+    await ready({ backend });
+  });
+
+  it('applyLora then dispose() leaves numTensors where it started (every adapted module, every call)', () => {
+    const model = LlamaForCausalLM.create(presets.tiny, { seed: 0 });
+    const start = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const lora = applyLora(model, { targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }, { seed: i });
+      expect(lora.layers.size).toBe(7 * presets.tiny.numHiddenLayers);
+      expect(tf.memory().numTensors).toBe(start + 2 * lora.layers.size); // A and B, nothing else
+      lora.merge();
+      lora.unmerge();
+      lora.dispose();
+      lora.dispose(); // a second call does nothing
+      expect(tf.memory().numTensors).toBe(start);
+      expect(() => lora.merge()).toThrow(/LoRA merge: the adapters were disposed; apply LoRA again/);
+    }
+    const layer = new LoraLinear('m.q_proj', 16, 8, makeLoraConfig(), 1);
+    layer.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+    model.dispose();
+  });
+
+  it('loadPeftAdapter (which uses applyLora) leaves nothing behind once its adapters are disposed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longlora-lora-leak-'));
+    const model = LlamaForCausalLM.create(presets.tiny, { seed: 0 });
+    const saved = applyLora(model, { r: 4, alpha: 8 }, { seed: 2 });
+    await savePeftAdapter(path.join(dir, 'a'), saved);
+    saved.dispose();
+    const start = tf.memory().numTensors;
+    const loaded = await loadPeftAdapter(path.join(dir, 'a'), model);
+    expect(loaded.layers.size).toBe(4 * presets.tiny.numHiddenLayers);
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses unknown options, bad seeds and non-models, naming the fix, without allocating', () => {
+    const model = LlamaForCausalLM.create(presets.tiny, { seed: 0 });
+    const start = tf.memory().numTensors;
+    expect(() => applyLora(model, {}, { r: 4 } as never)).toThrow(/applyLora: unknown option 'r'; valid options are 'seed'/);
+    expect(() => applyLora(model, {}, { sede: 1 } as never)).toThrow(/applyLora: unknown option 'sede' \(did you mean 'seed'\?\)/);
+    expect(() => applyLora(model, {}, { seed: -1 })).toThrow(/applyLora: seed must be an integer in \[0, 2\^32\), got -1/);
+    expect(() => applyLora(model, { rank: 8 } as never)).toThrow(/LoRA config: unknown option 'rank'; valid options are 'r', 'alpha'/);
+    expect(() => applyLora(model, { targets: 'q_proj' as never })).toThrow(/targets = "q_proj" must be a list of module names/);
+    expect(() => applyLora(model, { alpha: Infinity })).toThrow(/alpha = Infinity must be a finite number > 0/);
+    expect(() => applyLora({} as never)).toThrow(/applyLora: model = an object \(Object\) must have a parameters Map and an adapters Map/);
+    expect(tf.memory().numTensors).toBe(start);
+    expect(model.adapters.size).toBe(0);
+    // large seeds are fine (the per-layer seeds wrap to 32 bits) and still deterministic
+    const a = applyLora(model, { r: 2 }, { seed: 4e9 });
+    const first = Array.from(a.parameters().values())[0].dataSync().slice();
+    a.dispose();
+    const b = applyLora(model, { r: 2 }, { seed: 4e9 });
+    expect(Array.from(Array.from(b.parameters().values())[0].dataSync())).toEqual(Array.from(first));
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+    model.dispose();
+  });
+
+  it('selectTrainable: one rule for sets, lists, predicates and null, with errors that name the fix', () => {
+    const model = LlamaForCausalLM.create(presets.tiny, { seed: 0 });
+    const names = [...model.parameters.keys()];
+    expect([...selectTrainable(model.parameters, null).keys()]).toEqual(names);
+    expect([...selectTrainable(model.parameters, 'full').keys()]).toEqual(names);
+    expect([...selectTrainable(model.parameters, (n) => n.includes('norm')).keys()]).toEqual(names.filter((n) => n.includes('norm')));
+    expect([...selectTrainable(model.parameters, ['model.norm.weight', 'model.embed_tokens.weight']).keys()]).toEqual(['model.embed_tokens.weight', 'model.norm.weight']); // model order
+    expect(() => selectTrainable(model.parameters, 'lora+norm+embed')).toThrow(/trainable: 'lora\+norm\+embed' selects no LoRA weights among the model's \d+ parameters .*apply LoRA first \(applyLora, or longLora for the whole recipe\)/);
+    expect(() => selectTrainable(model.parameters, 'lora+' as never)).toThrow(/trainable set 'lora\+' is not one of full, lora/);
+    expect(() => selectTrainable(model.parameters, [])).toThrow(/the list is empty; pass null to train every parameter/);
+    expect(() => selectTrainable(model.parameters, ['nope'])).toThrow(/trainable: 'nope' not among the model's parameters/);
+    expect(() => selectTrainable(model.parameters, () => false)).toThrow(/the predicate selects none/);
+    expect(() => selectTrainable(model.parameters, 3 as never)).toThrow(/trainable = 3 must be a trainable set \('full', 'lora'/);
+    model.dispose();
   });
 });

@@ -1,38 +1,10 @@
 /**
  * LlamaConfig: presets (against the published Llama 2 shapes and parameter counts), strict
- * overrides, every bad value with its message, and the Hugging Face config.json mapping (real
- * Llama-2 and LongLoRA configs, transformers v5's rope_parameters, round trips).
+ * overrides and every bad value with its message. (The Hugging Face config.json mapping is tested
+ * in test/io/hf-config.test.ts.)
  */
-import { presets, makeConfig, fromHFConfig, toHFConfig, effectiveContext, parameterCount, parameterShapes, headDim, validateConfig } from '../../lib/model';
+import { presets, makeConfig, effectiveContext, parameterCount, parameterShapes, headDim, validateConfig } from '../../lib/model';
 import type { LlamaConfig } from '../../lib/model';
-
-// meta-llama/Llama-2-7b-hf config.json (as published on the Hugging Face hub).
-const LLAMA2_7B_HF = {
-  _name_or_path: 'meta-llama/Llama-2-7b-hf',
-  architectures: ['LlamaForCausalLM'],
-  bos_token_id: 1,
-  eos_token_id: 2,
-  hidden_act: 'silu',
-  hidden_size: 4096,
-  initializer_range: 0.02,
-  intermediate_size: 11008,
-  max_position_embeddings: 4096,
-  model_type: 'llama',
-  num_attention_heads: 32,
-  num_hidden_layers: 32,
-  num_key_value_heads: 32,
-  pretraining_tp: 1,
-  rms_norm_eps: 1e-5,
-  rope_scaling: null,
-  tie_word_embeddings: false,
-  torch_dtype: 'float16',
-  transformers_version: '4.31.0.dev0',
-  use_cache: true,
-  vocab_size: 32000,
-};
-
-// Yukang/Llama-2-7b-longlora-8k-ft style config: LongLoRA keeps max_position_embeddings and sets the factor.
-const LONGLORA_8K_HF = { ...LLAMA2_7B_HF, pad_token_id: 0, vocab_size: 32001, rope_scaling: { factor: 2.0, type: 'linear' } };
 
 describe('presets', () => {
   it('have the suggested tiny and small shapes', () => {
@@ -104,78 +76,5 @@ describe('effectiveContext', () => {
     expect(effectiveContext({ maxPositionEmbeddings: 32768, ropeScaling: { type: 'yarn', factor: 4 } })).toBe(131072);
     // DeepSeek-style: max_position_embeddings already holds the extended length.
     expect(effectiveContext({ maxPositionEmbeddings: 163840, ropeScaling: { type: 'yarn', factor: 40, originalMaxPositionEmbeddings: 4096 } })).toBe(163840);
-  });
-});
-
-describe('Hugging Face config.json', () => {
-  it('reads the real Llama-2-7b config as presets.llama2_7b', () => {
-    expect(fromHFConfig(LLAMA2_7B_HF)).toEqual(presets.llama2_7b);
-  });
-
-  it("reads LongLoRA's linear rope_scaling, written with 'type' only", () => {
-    const c = fromHFConfig(LONGLORA_8K_HF);
-    expect(c.ropeScaling).toEqual({ type: 'linear', factor: 2 });
-    expect(c.vocabSize).toBe(32001);
-    expect(effectiveContext(c)).toBe(8192);
-  });
-
-  it('writes rope_scaling with both type and rope_type, and round-trips every preset and scaling', () => {
-    const scalings: LlamaConfig['ropeScaling'][] = [
-      null,
-      { type: 'linear', factor: 4 },
-      { type: 'dynamic', factor: 2 },
-      { type: 'yarn', factor: 8, originalMaxPositionEmbeddings: 128, betaFast: 16, betaSlow: 2, attentionFactor: 1.2, mscale: 1, mscaleAllDim: 0.5, truncate: false },
-    ];
-    for (const preset of Object.values(presets)) {
-      for (const ropeScaling of scalings) {
-        const c = makeConfig(preset, { ropeScaling });
-        const json = toHFConfig(c);
-        expect(JSON.parse(JSON.stringify(json))).toEqual(json); // plain JSON
-        expect(fromHFConfig(json)).toEqual(c);
-      }
-    }
-    const json = toHFConfig(makeConfig(presets.tiny, { ropeScaling: { type: 'yarn', factor: 8, betaFast: 16 } }));
-    expect(json.rope_scaling).toEqual({ type: 'yarn', rope_type: 'yarn', factor: 8, beta_fast: 16 });
-    expect(json).toMatchObject({ architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_act: 'silu', head_dim: 16, num_key_value_heads: 2 });
-  });
-
-  it('carries a non-default attention spec in longlora_attention', () => {
-    const c = makeConfig(presets.tiny, { attention: { kind: 's2', groupSizeRatio: 0.25 } });
-    const json = toHFConfig(c);
-    expect(json.longlora_attention).toEqual({ kind: 's2', groupSizeRatio: 0.25 });
-    expect(fromHFConfig(json)).toEqual(c);
-    expect(toHFConfig(presets.tiny).longlora_attention).toBeUndefined();
-  });
-
-  it("reads transformers v5's rope_parameters (theta inside) and applies HF defaults to missing keys", () => {
-    const c = fromHFConfig({ hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 259, rope_parameters: { rope_type: 'linear', factor: 2.0, rope_theta: 500000.0 } });
-    expect(c.ropeTheta).toBe(500000);
-    expect(c.ropeScaling).toEqual({ type: 'linear', factor: 2 });
-    expect(c.numKeyValueHeads).toBe(4); // HF: defaults to num_attention_heads
-    expect(c.rmsNormEps).toBe(1e-6); // HF LlamaConfig default
-    expect(c.maxPositionEmbeddings).toBe(2048);
-    expect(fromHFConfig({ ...LLAMA2_7B_HF, rope_parameters: { rope_type: 'default', rope_theta: 10000.0 } })).toEqual(presets.llama2_7b);
-  });
-
-  const badHF: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['gelu activation', { hidden_act: 'gelu' }, /hidden_act = 'gelu' is not supported; this Llama implementation needs hidden_act = 'silu'/],
-    ['attention bias', { attention_bias: true }, /attention_bias = true is not supported/],
-    ['mlp bias', { mlp_bias: true }, /mlp_bias = true is not supported/],
-    ['attention dropout', { attention_dropout: 0.1 }, /attention_dropout = 0.1 is not supported/],
-    ['decoupled head_dim', { head_dim: 64 }, /head_dim = 64 differs from hidden_size \/ num_attention_heads = 128/],
-    ['llama3 rope', { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }, /rope_scaling type 'llama3' is not supported/],
-    ['type and rope_type disagreeing', { rope_scaling: { type: 'linear', rope_type: 'dynamic', factor: 2 } }, /type 'linear' and rope_type 'dynamic'; they must agree/],
-    ['yarn key on linear', { rope_scaling: { type: 'linear', factor: 2, beta_fast: 8 } }, /key 'beta_fast' is not supported for type 'linear'/],
-    ['unknown key', { sliding_window: 4096 }, /unknown key 'sliding_window'.*allowUnknownKeys/],
-    ['hidden size not divisible', { hidden_size: 4100 }, /hiddenSize 4100 is not divisible by numAttentionHeads 32/],
-    ['non-integer layers', { num_hidden_layers: 'many' }, /numHiddenLayers = 'many' must be a positive integer/],
-  ];
-  it.each(badHF)('rejects %s', (_name, change, message) => {
-    expect(() => fromHFConfig({ ...LLAMA2_7B_HF, ...change })).toThrow(message);
-  });
-
-  it('ignores unknown keys only when asked', () => {
-    expect(fromHFConfig({ ...LLAMA2_7B_HF, sliding_window: null }, { allowUnknownKeys: true })).toEqual(presets.llama2_7b);
-    expect(() => fromHFConfig(LLAMA2_7B_HF, { strict: true } as never)).toThrow(/fromHFConfig: unknown option 'strict'; valid options are 'allowUnknownKeys'/);
   });
 });

@@ -27,6 +27,7 @@ describe('README example', () => {
       ['steps: 200', 'steps: 1'],
       ['maxWindows: 8', 'maxWindows: 2'],
       ["'out/adapter'", JSON.stringify(path.join(out, 'adapter'))],
+      ["'out/merged'", JSON.stringify(path.join(out, 'merged'))],
     ];
     for (const [from, to] of replacements) {
       expect(code).toContain(from); // the README still says what this test assumes
@@ -43,6 +44,7 @@ describe('README example', () => {
     expect(table.map((r) => r.seqLen)).toEqual([256, 512, 1024]);
     for (const r of table) expect(r.perplexity).toBeGreaterThan(1);
     expect(fs.readdirSync(path.join(out, 'adapter')).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'trainable_params.safetensors']);
+    expect(fs.readdirSync(path.join(out, 'merged'))).toEqual(expect.arrayContaining(['config.json', 'model.safetensors']));
     fs.rmSync(out, { recursive: true, force: true });
     // the built package's own backend: free its wasm threads
     // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -197,7 +197,13 @@ describe('AdamW input errors', () => {
     const w = tf.variable(tf.zeros([2, 2]));
     const params = new Map([['w', w]]);
     expect(() => new AdamW(params, { lr: -1 })).toThrow(/lr = -1 must be a finite number >= 0/);
-    expect(() => new AdamW(params, { betas: [0.9, 1] })).toThrow(/betas = \[0.9,1\] must be two numbers in \[0, 1\)/);
+    expect(() => new AdamW(params, { betas: [0.9, 1] })).toThrow(/betas = \[0.9, 1\] must be two numbers in \[0, 1\)/);
+    expect(() => new AdamW(params, { betas: ['0.9', 0.99] as never })).toThrow(/betas = \["0.9", 0.99\] must be two numbers/);
+    expect(() => new AdamW(params, { lr: NaN })).toThrow(/AdamW: lr = NaN must be a finite number >= 0/);
+    // eps 0: a never-updated entry would get 0 / 0 = NaN (refused rather than guarded: see resolveAdamWConfig)
+    expect(() => new AdamW(params, { eps: 0 })).toThrow(/AdamW: eps = 0 must be a finite number > 0 \(e.g. 1e-8\): with eps 0 a weight whose gradient has always been 0 gets the update 0 \/ 0 = NaN/);
+    expect(() => new AdamW(params, { eps: -1e-8 })).toThrow(/eps = -1e-8 must be a finite number > 0/);
+    expect(() => new AdamW(params, null as never)).toThrow(/AdamW config: options must be an object, got null/);
     expect(() => new AdamW(params, { weightDecay: NaN })).toThrow(/weightDecay = NaN/);
     expect(() => new AdamW(params, { beta1: 0.9 } as never)).toThrow(/AdamW config: unknown option 'beta1' \(did you mean 'betas'\?\); valid options are 'lr', 'betas', 'eps', 'weightDecay'/);
     expect(() => new AdamW(new Map())).toThrow(/no parameters to optimise/);

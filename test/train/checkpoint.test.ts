@@ -12,6 +12,8 @@ import { Trainer, latestCheckpoint, listCheckpoints, readTrainerCheckpoint } fro
 import type { TrainOptions } from '../../lib/train';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { ToyBatches, ToyLM } from './toy';
+import { LlamaForCausalLM, extendContext, presets } from '../../lib/model';
+import { WindowBatcher, buildTokenStream, sotuSplits } from '../../lib/data';
 
 let root: string;
 beforeAll(async () => {
@@ -84,6 +86,18 @@ describe('Trainer checkpoints and resume', () => {
     const loaded = await readTrainerCheckpoint(ckpt);
     expect(loaded.state.step).toBe(2);
     tf.dispose([...weights.values(), ...opt.values(), ...loaded.weights.values(), ...loaded.optimizer.values()] as Tensor[]);
+    t.dispose();
+    model.dispose();
+  });
+
+  it('writes a Llama checkpoint config.json that transformers 4.34 accepts: the rope factor as a float, no rope_type', async () => {
+    const model = extendContext(LlamaForCausalLM.create(presets.tiny, { seed: 0 }), 256, 'linear'); // factor 2
+    const dir = path.join(root, 'llama-config');
+    const t = new Trainer(model, new WindowBatcher(buildTokenStream(sotuSplits().train.slice(0, 1)), { seqLen: 16, batchSize: 1, seed: 0 }), { steps: 1, lr: 1e-3, warmupSteps: 0, gradAccumSteps: 1, checkpointDir: dir, checkpointEvery: 1, progress: 'silent' });
+    await t.train();
+    const text = fs.readFileSync(path.join(dir, 'checkpoint-1', 'config.json'), 'utf8');
+    expect(text).toMatch(/"rope_scaling": \{\n\s+"type": "linear",\n\s+"factor": 2\.0\n\s+\}/);
+    expect(text).not.toMatch(/rope_type/);
     t.dispose();
     model.dispose();
   });

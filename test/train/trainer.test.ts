@@ -297,9 +297,50 @@ describe('Trainer input checks', () => {
     const model = new ToyLM(8);
     const data = new ToyBatches(1, 1, 8);
     const make = (o: object) => () => new Trainer(model, data, { steps: 1, ...quiet, ...o } as never);
+    const before = tf.memory().numTensors;
     expect(make({ stepz: 3 })).toThrow(/train config: unknown option 'stepz' \(did you mean 'steps'\?\); valid options are 'steps', 'lr'/);
     expect(make({ steps: 0 })).toThrow(/steps = 0 must be an integer >= 1/);
     expect(make({ lr: -1 })).toThrow(/lr = -1 must be a finite number >= 0/);
+    expect(make({ lr: NaN })).toThrow(/train config: lr = NaN must be a finite number >= 0/); // not "lr = null"
+    expect(make({ eps: 0 })).toThrow(/train config: eps = 0 must be a finite number > 0 \(HF: 1e-8\): AdamW divides by sqrt\(v\) \+ eps/);
+    expect(make({ betas: [0.9] })).toThrow(/train config: betas = \[0.9\] must be two numbers in \[0, 1\)/);
+    expect(make({ weightDecay: -0.1 })).toThrow(/train config: weightDecay = -0.1 must be a finite number >= 0/);
+    expect(make({ trainable: 'lora+norm' })).toThrow(/trainable: 'lora\+norm' selects no LoRA weights among the model's 4 parameters .*apply LoRA first/);
+    expect(make({ trainable: 'lora+' })).toThrow(/train config: trainable = "lora\+" must be a trainable set \('full', 'lora'/);
+    // a missing required option is named, not a TypeError
+    expect(() => new Trainer(model, data, undefined as never)).toThrow(/train config: options = undefined must be an object with at least steps, e.g. \{ steps: 1000 \}/);
+    expect(() => new Trainer(model, data, {} as never)).toThrow(/train config: steps is required: the number of optimizer updates/);
+    expect(() => new Trainer(undefined as never, data, { steps: 1 })).toThrow(/Trainer: model = undefined; pass a TrainableModel, e.g. longLora/);
+    expect(() => new Trainer(model, undefined as never, { steps: 1 })).toThrow(/the batch source has no next\(\)/);
+    expect(() => new Trainer(model, data, { steps: 1 }, { onstep: () => undefined } as never)).toThrow(/Trainer hooks: unknown option 'onstep' \(did you mean 'onStep'\?\)/);
+    expect(() => new Trainer(model, data, { steps: 1 }, { evaluate: 3 } as never)).toThrow(/Trainer hooks: evaluate = 3 must be a function/);
+    const named = new Trainer(model, data, { steps: 1, trainable: 'full', ...quiet });
+    expect(named.trainableNames).toEqual([...model.parameters.keys()]);
+    named.dispose();
+    // A model may propose its trainable names (longLora does); an explicit selection wins.
+    const proposing: TrainableModel = { parameters: model.parameters, loss: (ids, o) => model.loss(ids, o), trainableNames: ['lm_head.bias', 'model.norm.weight'] };
+    const own = new Trainer(proposing, data, { steps: 1, ...quiet });
+    expect(own.trainableNames).toEqual(['model.norm.weight', 'lm_head.bias']);
+    const all = new Trainer(proposing, data, { steps: 1, trainable: null, ...quiet });
+    expect(all.trainableNames).toHaveLength(4);
+    [own, all].forEach((t) => t.dispose());
+    const wrong: TrainableModel = { ...proposing, trainableNames: ['nope'] };
+    expect(() => new Trainer(wrong, data, { steps: 1, ...quiet })).toThrow(/trainable: 'nope' not among the model's parameters/);
+    // every refusal above is a plain Error with a message, never a TypeError from deeper down, and allocates nothing
+    const caught = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    for (const f of [() => new Trainer(model, data, undefined as never), () => new Trainer(model, data, {} as never), () => new Trainer(undefined as never, data, { steps: 1 }), () => new Trainer(model, undefined as never, { steps: 1 })]) {
+      const e = caught(f);
+      expect(e).toBeInstanceOf(Error);
+      expect(e).not.toBeInstanceOf(TypeError);
+    }
+    expect(tf.memory().numTensors).toBe(before);
     expect(make({ schedule: 'step' })).toThrow(/schedule = "step" must be one of constant, constant_with_warmup, linear, cosine/);
     expect(make({ gradAccumSteps: 0 })).toThrow(/gradAccumSteps = 0 must be an integer >= 1/);
     expect(make({ maxGradNorm: 0 })).toThrow(/maxGradNorm = 0 must be a finite number > 0 .*or null/);
@@ -342,19 +383,40 @@ describe('Trainer memory guard (wasm heap)', () => {
     await ready({ backend: 'wasm' });
   });
 
-  it('refuses a step whose estimate exceeds the 4 GiB heap before computing anything', async () => {
+  it("refuses a step whose estimate exceeds the 4 GiB heap before computing anything, from the model's own estimate", async () => {
     const model = new ToyLM(10);
-    // A model that claims 7B-like shapes: the estimate uses the config, so no real allocation happens.
+    const mustNotRun = () => {
+      throw new Error('must not run');
+    };
+    // The model says what a batch keeps alive; the trainer adds gradients and AdamW's state.
+    const seen: number[][] = [];
     const big: TrainableModel = {
       parameters: model.parameters,
-      loss: () => {
-        throw new Error('must not run');
+      loss: mustNotRun,
+      activationBytes: (b, t) => {
+        seen.push([b, t]);
+        return 6 * 2 ** 30;
       },
-      config: { vocabSize: 32000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32, numAttentionHeads: 32, numKeyValueHeads: 32 },
     };
     const trainer = new Trainer(big, new ToyBatches(1, 1, 4096, { windows: 2 }), { steps: 1, gradAccumSteps: 1, ...quiet });
-    await expect(trainer.train()).rejects.toThrow(/a training step \(batch 1 x 4096 tokens, 4 trainable tensors\) needs about .* GiB, but the wasm heap .* use a shorter seqLen or batchSize/);
+    await expect(trainer.train()).rejects.toThrow(/a training step \(batch 1 x 4096 tokens, 4 trainable tensors\) needs about 6\.00 GiB, but the wasm heap .* use a shorter seqLen or batchSize/);
+    expect(seen).toEqual([[1, 4096]]);
     trainer.dispose();
+
+    // The trainer reads no config to estimate: a model claiming 7B shapes without an estimate is checked on its parameters only.
+    const claims: TrainableModel = {
+      parameters: model.parameters,
+      loss: mustNotRun,
+      config: { vocabSize: 32000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32, numAttentionHeads: 32, numKeyValueHeads: 32 },
+    };
+    const t2 = new Trainer(claims, new ToyBatches(1, 1, 4096, { windows: 2 }), { steps: 1, gradAccumSteps: 1, ...quiet });
+    await expect(t2.train()).rejects.toThrow(/^must not run$/);
+    t2.dispose();
+
+    const broken: TrainableModel = { parameters: model.parameters, loss: mustNotRun, activationBytes: () => NaN };
+    const t3 = new Trainer(broken, new ToyBatches(1, 1, 8), { steps: 1, gradAccumSteps: 1, ...quiet });
+    await expect(t3.train()).rejects.toThrow(/model.activationBytes\(1, 8\) returned NaN; it must return a finite number of bytes >= 0/);
+    t3.dispose();
     model.dispose();
   });
 });
