@@ -3,7 +3,8 @@
  * Regenerates the paper's measurements in miniature, the paper's numbers beside ours: the FLOPs
  * table (exact), context extension with full / short / S2-Attn / LongLoRA fine-tuning (Table 1's
  * question; minutes), passkey retrieval by length (Figure 4's question; 775 + 825 updates, 30 minutes
- * on wasm with 2 threads). Writes Markdown and JSON into results/ (default). --quick runs tiny
+ * on wasm with 2 threads). The context-extension experiment starts from the text base cached by
+ * `npm run pretrain` when there is one. Writes Markdown and JSON into results/ (default). --quick runs tiny
  * versions (a smoke test of the pipeline, not results).
  */
 import './ensure-built';
@@ -52,9 +53,14 @@ async function main(): Promise<void> {
     console.log(md);
   }
   if (only.includes('extension')) {
+    // the text base of `npm run pretrain` when it is cached (the same recipe, trained once)
+    const cached = quick ? null : ll.cachedBaseModel('text');
+    const base = cached === null ? null : await ll.loadBaseModel('text');
+    if (base !== null) log(`starting from ${base.description}`);
     const r = await ll.runContextExtension(
-      quick ? { pretrainSteps: 4, finetuneSteps: 2, target: 512, maxWindows: 1, variants: ll.TABLE1_VARIANTS.slice(2), log } : { log },
+      quick ? { pretrainSteps: 4, finetuneSteps: 2, target: 512, maxWindows: 1, variants: ll.TABLE1_VARIANTS.slice(2), log } : { log, ...(base ? { base: base.model } : {}) },
     );
+    base?.model.dispose();
     write(out, 'context-extension.json', JSON.stringify(r, null, 2) + '\n');
     const md = `## Context extension in miniature (paper Table 1)\n\n${header}${ll.contextExtensionMarkdown(r)}\n`;
     write(out, 'context-extension.md', md);

@@ -22,6 +22,7 @@ import { Trainer } from '../train/trainer';
 import { longLora } from '../train/longlora';
 import { buildTokenStream, sotuSplits, WindowBatcher, encode, mobyDickText, flattenWhitespace } from '../data';
 import { evaluatePerplexity } from '../eval/perplexity';
+import { pretrainTextBase, TEXT_BASE_DEFAULTS } from './pretrain';
 
 export interface FinetuneVariant {
   name: string;
@@ -39,6 +40,8 @@ export const TABLE1_VARIANTS: FinetuneVariant[] = [
 
 export interface ContextExtensionOptions {
   config?: LlamaConfig;
+  /** Start from this pre-trained base (copied; the caller keeps it) instead of pre-training one with the text recipe. */
+  base?: LlamaForCausalLM;
   /** Length to extend to and fine-tune at (default 1024). */
   target?: number;
   pretrainSteps?: number;
@@ -65,8 +68,9 @@ export interface ContextExtensionRow {
 }
 
 export interface ContextExtensionResult {
-  settings: Required<Omit<ContextExtensionOptions, 'config' | 'log' | 'variants'>> & { variants: string[]; baseContext: number };
-  pretrain: { steps: number; seconds: number; finalLoss: number };
+  settings: Required<Omit<ContextExtensionOptions, 'config' | 'base' | 'log' | 'variants'>> & { variants: string[]; baseContext: number };
+  /** How the base was made: pre-trained here (`pretrainTextBase`) or given (`options.base`, e.g. the cached text base). */
+  pretrain: { steps: number; seconds: number; finalLoss: number; source: 'trained' | 'given' };
   rows: ContextExtensionRow[];
 }
 
@@ -84,9 +88,9 @@ export async function runContextExtension(options: ContextExtensionOptions = {})
   const {
     config = presets.small,
     target = 1024,
-    pretrainSteps = 600,
-    pretrainBatch = 4,
-    pretrainLr = 3e-3,
+    pretrainSteps = TEXT_BASE_DEFAULTS.updates,
+    pretrainBatch = TEXT_BASE_DEFAULTS.batchSize,
+    pretrainLr = TEXT_BASE_DEFAULTS.lr,
     finetuneSteps = 80,
     finetuneLr = 5e-4,
     variants = TABLE1_VARIANTS,
@@ -96,7 +100,7 @@ export async function runContextExtension(options: ContextExtensionOptions = {})
     log = () => undefined,
   } = options;
   const loraLr = options.loraLr ?? 4 * finetuneLr;
-  const baseContext = config.maxPositionEmbeddings;
+  const baseContext = (options.base?.config ?? config).maxPositionEmbeddings;
   const evalLengths = options.evalLengths ?? [baseContext, 2 * baseContext, target].filter((v, i, a) => a.indexOf(v) === i);
   const evalOpts = { evalLengths, maxWindows, stride };
   const heldOut = encode(flattenWhitespace(mobyDickText())); // as the training text: no line breaks
@@ -104,26 +108,19 @@ export async function runContextExtension(options: ContextExtensionOptions = {})
   const sotuBatches = (seqLen: number, batchSize: number, batchSeed: number) => new WindowBatcher(training, { seqLen, batchSize, seed: batchSeed });
   const rows: ContextExtensionRow[] = [];
 
-  const base = LlamaForCausalLM.create(config, { seed });
-  let started = performance.now();
-  let finalLoss = NaN;
-  const pre = new Trainer(base, sotuBatches(baseContext, pretrainBatch, seed), {
-    steps: pretrainSteps,
-    lr: pretrainLr,
-    schedule: 'cosine',
-    warmupSteps: Math.min(50, Math.floor(pretrainSteps / 10)),
-    betas: [0.9, 0.95],
-    weightDecay: 0.01,
-    gradAccumSteps: 1,
-    maxGradNorm: 1,
-    progress: 'silent',
-  });
-  for (let i = 0; i < pretrainSteps; i++) {
-    finalLoss = (await pre.trainStep()).loss;
-    if ((i + 1) % 100 === 0) log(`pre-training step ${i + 1}/${pretrainSteps}: loss ${finalLoss.toFixed(4)}`);
+  // the text base's recipe (npm run pretrain), or a base the caller passes (e.g. the cached one)
+  let pretrain: ContextExtensionResult['pretrain'];
+  let base: LlamaForCausalLM;
+  if (options.base !== undefined) {
+    base = LlamaForCausalLM.fromWeights(options.base.config, options.base.parameters);
+    pretrain = { steps: 0, seconds: 0, finalLoss: NaN, source: 'given' };
+  } else {
+    const trained = await pretrainTextBase({ config, updates: pretrainSteps, batchSize: pretrainBatch, lr: pretrainLr, seed });
+    base = trained.model;
+    const tail = trained.losses.slice(-50);
+    pretrain = { steps: pretrainSteps, seconds: trained.seconds, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, source: 'trained' };
+    log(`pre-trained the text base: ${pretrainSteps} updates, mean loss of the last 50 ${pretrain.finalLoss.toFixed(4)} (${trained.seconds.toFixed(0)} s)`);
   }
-  pre.dispose();
-  const pretrain = { steps: pretrainSteps, seconds: (performance.now() - started) / 1000, finalLoss };
   // a snapshot of the pre-trained weights: every variant starts from it
   const snapshot = new Map([...base.parameters].map(([n, v]) => [n, tf.clone(v)]));
   rows.push(await perplexityRow(base, `base model (context ${baseContext}), no extension`, heldOut, evalOpts, 0, log));
@@ -135,7 +132,7 @@ export async function runContextExtension(options: ContextExtensionOptions = {})
     for (const [n, v] of base.parameters) v.assign(snapshot.get(n) as tf.Tensor);
     // position interpolation to the target, the variant's training attention and trainable set (LoRA for the LoRA sets)
     const run = longLora(base, { contextLength: target, scaling: 'linear', attention: variant.attention, trainable: variant.trainable, seed });
-    started = performance.now();
+    const started = performance.now();
     const trainer = new Trainer(run, sotuBatches(target, 1, seed + 1), {
       steps: finetuneSteps,
       lr: run.lora === null ? finetuneLr : loraLr,

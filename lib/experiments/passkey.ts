@@ -102,12 +102,14 @@ export interface PasskeyExperimentOptions {
   trials?: number;
   log?: (line: string) => void;
   onStep?: (info: StepInfo) => void;
+  /** Called with the trained model before the final table and before it is freed (e.g. to save it: `npm run pretrain`). */
+  onTrained?: (model: LlamaForCausalLM) => void | Promise<void>;
 }
 
 const OPTION_KEYS = [
   'config', 'seqLen', 'positions', 'copyUpdates', 'updates', 'maxMinutes', 'copySeqLen', 'copyAlphabet', 'copyChars', 'copyDistinct', 'copyBatchSize', 'stages', 'tokensPerUpdate',
   'lengthBins', 'advanceAt', 'checkEvery', 'checkTrials', 'filler', 'review', 'finalFiller', 'finalReview', 'lr', 'curriculumLr', 'finalDecay', 'seed', 'keyDigits', 'repeatedDigitKeys',
-  'loss', 'evalEvery', 'stopAt', 'evalLengths', 'trials', 'log', 'onStep',
+  'loss', 'evalEvery', 'stopAt', 'evalLengths', 'trials', 'log', 'onStep', 'onTrained',
 ];
 
 /** One stage of the curriculum as it ran. */
@@ -124,7 +126,7 @@ export interface PasskeyStage {
 }
 
 export interface PasskeyExperimentResult {
-  settings: Required<Omit<PasskeyExperimentOptions, 'config' | 'log' | 'onStep' | 'evalLengths' | 'maxMinutes'>> & { evalLengths: number[]; maxMinutes: number | null; model: string };
+  settings: Required<Omit<PasskeyExperimentOptions, 'config' | 'log' | 'onStep' | 'onTrained' | 'evalLengths' | 'maxMinutes'>> & { evalLengths: number[]; maxMinutes: number | null; model: string };
   /** The model's own context (a longer training length is reached before any training, as `positions` says). */
   baseContext: number;
   /** The trained model's context and RoPE scaling (null: unscaled), as `positions` made them. */
@@ -177,7 +179,7 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     config = presets.small, seqLen = 512, positions = 'linear', copyUpdates = 775, updates = 825, maxMinutes, copySeqLen = 40, copyBatchSize = 32, copyAlphabet = '0123456789',
     copyChars = [4, 12] as [number, number], copyDistinct = [copyAlphabet.length, copyAlphabet.length] as [number, number], tokensPerUpdate = 2048, lengthBins = 4, advanceAt = 0.45,
     checkEvery = 25, checkTrials = 24, review = 0.5, filler = [0.05, 1] as [number, number], finalFiller = filler, finalReview = review, lr = 3e-3, curriculumLr = 1e-3, finalDecay = true,
-    seed = 0, keyDigits = [3, 5] as KeyDigits, repeatedDigitKeys = 0, loss = 'retrieval', evalEvery = 50, stopAt = 0.95, trials = 20, log = () => undefined, onStep,
+    seed = 0, keyDigits = [3, 5] as KeyDigits, repeatedDigitKeys = 0, loss = 'retrieval', evalEvery = 50, stopAt = 0.95, trials = 20, log = () => undefined, onStep, onTrained,
   } = options;
   const where = 'runPasskeyExperiment';
   checkNonNegativeInt(where, 'copyUpdates', copyUpdates);
@@ -187,6 +189,9 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
   }
   checkSeed(where, seed);
   checkBoolean(where, 'finalDecay', finalDecay);
+  for (const [name, value] of [['log', log], ['onStep', onStep], ['onTrained', onTrained]] as const) {
+    if (value !== undefined && typeof value !== 'function') fail(`${name} must be a function, got ${describe(value)}`);
+  }
   for (const [name, value] of [['checkEvery', checkEvery], ['evalEvery', evalEvery], ['trials', trials]] as const) checkPositiveInt(where, name, value);
   if (!(typeof advanceAt === 'number' && advanceAt >= 0 && advanceAt <= 1)) fail(`advanceAt = ${describe(advanceAt)} must be in [0, 1] (the share of a stage check that moves to the next stage; 0: a fixed checkEvery updates per stage)`);
   if (!(typeof stopAt === 'number' && stopAt >= 0)) fail(`stopAt = ${describe(stopAt)} must be an accuracy >= 0 that ends training early (above 1: never)`);
@@ -287,6 +292,9 @@ export async function runPasskeyExperiment(options: PasskeyExperimentOptions = {
     }
     const trainSeconds = (performance.now() - started) / 1000;
     if (stoppedBy === 'maxMinutes') log(`stopped by the wall-clock cap of ${maxMinutes} min after ${copySteps} + ${done} updates`);
+    trainer.dispose();
+    trainer = null;
+    await onTrained?.(model);
     const byLength = passkeyAccuracyTable(model, { lengths: evalLengths, trainingLength: seqLen, trials, seed: 2000 + seed, keyDigits, log });
     return {
       settings: {
