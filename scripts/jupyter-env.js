@@ -1,6 +1,6 @@
 /**
  * Where the project's Jupyter environment lives, shared by the setup, kernel, runner and browser
- * scripts (and their tests): the project-local `.venv` (PyPI JupyterLab 4 + nbclient + plotly, from
+ * scripts (and their tests): the project-local `.venv` (PyPI JupyterLab 4 + nbclient + nbconvert + plotly, from
  * requirements-jupyter.txt) and the `longlora-ts` kernel spec registered in it.
  */
 'use strict';
@@ -23,12 +23,12 @@ function venvBin(name, dir = venvDir()) {
   return process.platform === 'win32' ? path.join(dir, 'Scripts', `${name}.exe`) : path.join(dir, 'bin', name);
 }
 
-/** Why the venv cannot run notebooks, or null when it can (python, jupyter-lab and nbclient present). */
+/** Why the venv cannot run notebooks, or null when it can (python, jupyterlab, nbclient, nbconvert and plotly present). */
 function venvProblem(dir = venvDir()) {
   const py = venvBin('python', dir);
   if (!fs.existsSync(py)) return `no Python virtual environment at ${dir}`;
   // find_spec locates the packages without importing them (importing plotly alone takes seconds)
-  const probe = "import importlib.util as u; print(' '.join(m for m in ('jupyterlab', 'nbclient', 'plotly') if u.find_spec(m) is None))";
+  const probe = "import importlib.util as u; print(' '.join(m for m in ('jupyterlab', 'nbclient', 'nbconvert', 'plotly') if u.find_spec(m) is None))";
   const r = spawnSync(py, ['-c', probe], { encoding: 'utf8' });
   if (r.status !== 0) return `${py} does not run (${(r.stderr || String(r.error)).trim().split('\n').pop()})`;
   if (r.stdout.trim()) return `${dir} lacks ${r.stdout.trim().split(' ').join(', ')} (from requirements-jupyter.txt)`;

@@ -1,9 +1,10 @@
 """Executes notebooks headlessly with the longlora-ts kernel (tslab) and checks every cell.
 
 Called by `npm run notebooks` (scripts/run-notebooks.js picks the project's .venv Python).
-Executed copies go to build/notebooks/<name>.ipynb, and a machine-readable report to
-build/notebooks/summary.json. Exit status: 0 when every notebook passed, 1 when any failed,
-2 for usage errors.
+Executed copies go to build/notebooks/<name>.ipynb, a static HTML export of each (nbconvert's lab
+template, figures as inline SVG, so a student can read them without a kernel) to
+build/notebooks/<name>.html, and a machine-readable report to build/notebooks/summary.json.
+Exit status: 0 when every notebook passed, 1 when any failed, 2 for usage errors.
 
 A notebook passes when
   - its metadata names the kernel `longlora-ts` (what JupyterLab starts for it);
@@ -12,7 +13,13 @@ A notebook passes when
   - every code cell has at least one output, except cells tagged `no-output` (a cell skipped by
     the kernel has none, so this also catches skips that a reply status would not show);
   - no cell has an error output or writes to stderr outside those tagged cells;
-  - every figure output (vega-lite v5 or plotly MIME type) also carries image/svg+xml.
+  - every figure output (vega-lite v5 or plotly MIME type) also carries image/svg+xml;
+  - its HTML export was written (unless --no-html).
+
+The HTML export inlines each figure's SVG (nbconvert's default would embed it as a base64 <img>
+without alt text): the SVG carries role="img", aria-label, <title> and <desc> (lib/viz), so the
+exported figures have their title and text alternative. JupyterLab's interactive MIME types
+(vega-lite, plotly) are not in nbconvert's HTML priorities, so the SVG is what the export shows.
 
 Why reply statuses and not just nbclient's errors: after a failed cell, tslab 1.0.22 rejects
 every request that arrives within the next 200 ms (jupyter.js `execQueue.reset(200)`, tslab
@@ -45,6 +52,36 @@ FIGURE_MIMES = ("application/vnd.vegalite.v5+json", "application/vnd.plotly.v1+j
 SVG_MIME = "image/svg+xml"
 
 
+# nbconvert's lab template, with image/svg+xml inlined as SVG markup instead of a base64 <img>
+HTML_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{% block data_svg scoped -%}
+<div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}" data-mime-type="image/svg+xml">
+{{ output.data['image/svg+xml'] }}
+</div>
+{%- endblock data_svg %}
+"""
+
+_html_exporter = None
+
+
+def export_html(nb, out_path: Path) -> Path:
+    """Writes the static HTML export of the executed notebook `nb` beside it (<name>.html)."""
+    global _html_exporter
+    if _html_exporter is None:
+        from jinja2 import DictLoader
+        from nbconvert import HTMLExporter
+
+        _html_exporter = HTMLExporter(
+            template_name="lab",
+            extra_loaders=[DictLoader({"longlora-svg.html.j2": HTML_TEMPLATE})],
+            template_file="longlora-svg.html.j2",
+        )
+    body, _ = _html_exporter.from_notebook_node(nb)
+    html_path = out_path.with_suffix(".html")
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="npm run notebooks --", description=__doc__.split("\n")[0])
     ap.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/*.ipynb)")
@@ -54,6 +91,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--settle-ms", type=int, default=400, help="wait after an allowed error before the next cell (tslab drops requests for 200 ms)")
     ap.add_argument("--keep-going", action="store_true", help="run every cell even after an unexpected error")
     ap.add_argument("--quick", action="store_true", help="set LONGLORA_QUICK=1 (the quick-mode contract every notebook honours)")
+    ap.add_argument("--no-html", action="store_true", help="skip the static HTML export (<name>.html beside each executed copy)")
     ap.add_argument("--kernel", default=KERNEL, help=f"kernel to run (default {KERNEL}; notebooks must name it in their metadata)")
     return ap.parse_args(argv)
 
@@ -162,9 +200,19 @@ async def run_one(path: Path, args: argparse.Namespace, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     out_path = out_dir / path.name
     nbformat.write(nb, out_path)
+    html_path = None
+    stale_html = out_path.with_suffix(".html")
+    if stale_html.exists():
+        stale_html.unlink()
+    if not args.no_html:
+        try:
+            html_path = export_html(nb, out_path)
+        except Exception as e:  # a broken template or output: the notebook's export is a deliverable
+            problems.append(f"HTML export failed: {type(e).__name__}: {e}")
     return {
         "notebook": str(path),
         "output": str(out_path),
+        "html": str(html_path) if html_path else None,
         "ok": not problems,
         "seconds": round(seconds, 2),
         "cells": cells,
@@ -197,7 +245,8 @@ def main(argv: list[str]) -> int:
         results.append(result)
         rel = os.path.relpath(path, Path.cwd())
         if result["ok"]:
-            print(f"  ok    {rel}  ({len(result['cells'])} code cells, {result['seconds']:.1f} s)", flush=True)
+            html = f"; {os.path.relpath(result['html'], Path.cwd())}" if result.get("html") else ""
+            print(f"  ok    {rel}  ({len(result['cells'])} code cells, {result['seconds']:.1f} s{html})", flush=True)
         else:
             print(f"  FAIL  {rel}  ({result['seconds']:.1f} s)", flush=True)
             for p in result["problems"]:

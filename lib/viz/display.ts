@@ -3,7 +3,8 @@
  *
  * Every figure becomes ONE display_data message carrying its interactive form and a static SVG:
  * vega-lite as `application/vnd.vegalite.v5+json` + `image/svg+xml`, plotly as
- * `application/vnd.plotly.v1+json` + `image/svg+xml`, plus `text/plain`. JupyterLab picks the
+ * `application/vnd.plotly.v1+json` + `image/svg+xml`, plus `text/plain` (the figure's title and
+ * text alternative, see ./describe.ts). JupyterLab picks the
  * interactive renderer (vega rank 57 / plotly rank 2 beat SVG's 80); nbconvert, HTML and slides,
  * which know neither, use the SVG.
  *
@@ -16,9 +17,10 @@
  * test/notebooks checks the result end to end.
  */
 import { randomBytes } from 'crypto';
-import { PLOTLY_MIME, SVG_MIME, VEGALITE_MIME } from './figure';
-import type { Figure } from './figure';
-import { plotlyToVegaLite } from './plotly-svg';
+import { plotlyTitleObjects, PLOTLY_MIME, SVG_MIME, VEGALITE_MIME } from './figure';
+import type { Figure, VegaLiteSpec } from './figure';
+import { accessibleLabel, describePlotly, describeVegaLite, plotlyDescription, titleString, withPlotlyDescription } from './describe';
+import { plotlyToVegaLite, PLOTLY_COLORWAY } from './plotly-svg';
 import { vegaLiteToSvg } from './vega';
 
 /** A Jupyter MIME bundle: MIME type to data (JSON types as objects, text types as strings). */
@@ -63,20 +65,39 @@ export function tslabDisplayWriter(cache: ModuleCacheLike = require.cache as Mod
   return null;
 }
 
-/** The MIME bundle of `figure`: its interactive type, `image/svg+xml` drawn in Node, and `text/plain`. */
-export async function toMimeBundle(figure: Figure): Promise<MimeBundle> {
+/** Options of `toMimeBundle`. */
+export interface BundleOptions {
+  /** The text alternative, overriding the figure's own (vega-lite `description`, plotly `layout.meta.description`). */
+  alt?: string;
+}
+
+/**
+ * The MIME bundle of `figure`: its interactive type, `image/svg+xml` drawn in Node, and `text/plain`.
+ * Figures carry a title and a text alternative: the alternative (`alt`, else the figure's own, else
+ * one derived from its data) goes into the interactive JSON, the SVG (`<title>`, `<desc>`,
+ * `role="img"`, `aria-label`) and `text/plain` ("title: alternative").
+ */
+export async function toMimeBundle(figure: Figure, { alt }: BundleOptions = {}): Promise<MimeBundle> {
+  if (alt !== undefined && (typeof alt !== 'string' || alt.trim() === '')) throw new Error('toMimeBundle: alt must be a non-empty string');
   switch (figure.kind) {
     case 'vega-lite': {
-      const title = typeof figure.spec.title === 'string' ? figure.spec.title : 'vega-lite figure';
-      return { [VEGALITE_MIME]: figure.spec, [SVG_MIME]: await vegaLiteToSvg(figure.spec), 'text/plain': `<${title}>` };
+      const own = typeof figure.spec.description === 'string' && figure.spec.description.trim() !== '' ? figure.spec.description : undefined;
+      const description = alt ?? own ?? describeVegaLite(figure.spec);
+      const spec: VegaLiteSpec = { ...figure.spec, description };
+      const text = accessibleLabel(titleString(spec.title), description);
+      return { [VEGALITE_MIME]: spec, [SVG_MIME]: await vegaLiteToSvg(spec), 'text/plain': text };
     }
     case 'plotly': {
-      const svgSpec = plotlyToVegaLite(figure.figure);
-      const title = typeof svgSpec.title === 'string' ? svgSpec.title : 'plotly figure';
-      return { [PLOTLY_MIME]: figure.figure, [SVG_MIME]: await vegaLiteToSvg(svgSpec), 'text/plain': `<${title}>` };
+      const layout0 = plotlyTitleObjects(figure.figure.layout);
+      const withColorway = layout0.colorway === undefined ? { ...layout0, colorway: [...PLOTLY_COLORWAY] } : layout0;
+      const description = alt ?? plotlyDescription(layout0) ?? figure.alt ?? describePlotly({ data: figure.figure.data, layout: withColorway });
+      const plotly = { data: figure.figure.data, layout: withPlotlyDescription(withColorway, description) };
+      const svgSpec: VegaLiteSpec = { ...plotlyToVegaLite(plotly), description };
+      const text = accessibleLabel(titleString(svgSpec.title), description);
+      return { [PLOTLY_MIME]: plotly, [SVG_MIME]: await vegaLiteToSvg(svgSpec), 'text/plain': text };
     }
     case 'html':
-      return { 'text/html': figure.html, 'text/plain': figure.text };
+      return { 'text/html': figure.html, 'text/plain': alt ?? figure.text };
     default: {
       const unknown: never = figure;
       throw new Error(`toMimeBundle: unknown figure kind '${String((unknown as { kind?: unknown }).kind)}'; build figures with vegaLiteFigure, plotlyFigure or htmlFigure`);
@@ -92,15 +113,17 @@ export interface ShowOptions {
   displayId?: string;
   /** Send `update_display_data` for `displayId` instead of a new output. */
   update?: boolean;
+  /** The figure's text alternative, overriding its own or the one derived from its data. */
+  alt?: string;
 }
 
 /**
  * Shows `figure`: inside a tslab kernel, as one display_data output with all its MIME types
  * (returns undefined, so nothing is printed as the cell's value); elsewhere returns the bundle.
  */
-export async function show(figure: Figure, { writer, displayId, update = false }: ShowOptions = {}): Promise<MimeBundle | undefined> {
+export async function show(figure: Figure, { writer, displayId, update = false, alt }: ShowOptions = {}): Promise<MimeBundle | undefined> {
   if (update && displayId === undefined) throw new Error('show: update = true needs a displayId (the output to replace)');
-  const bundle = await toMimeBundle(figure);
+  const bundle = await toMimeBundle(figure, { alt });
   const send = writer === undefined ? tslabDisplayWriter() : writer;
   if (send === null) return bundle;
   send({ data: bundle, metadata: {}, transient: displayId === undefined ? {} : { display_id: displayId } }, update);

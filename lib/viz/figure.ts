@@ -3,8 +3,11 @@
  *
  * A figure is plain JSON (a vega-lite v5 spec, a plotly `{ data, layout }`, or an HTML fragment),
  * so it can be built without a browser, tested, saved, and sent to JupyterLab as its interactive
- * MIME type next to a static SVG drawn in Node (see ./bundle.ts).
+ * MIME type next to a static SVG drawn in Node (see ./display.ts).
  */
+import { describePlotly, describeVegaLite, plotlyDescription, withPlotlyDescription } from './describe';
+import { defaultVegaRange, OKABE_ITO } from './palette';
+import type { PlotlyFigure, PlotlyLayout, PlotlyTrace, VegaLiteSpec } from './types';
 
 /** The MIME type JupyterLab 4 renders natively with vega-lite 5 (there is no v6 type). */
 export const VEGALITE_MIME = 'application/vnd.vegalite.v5+json';
@@ -15,61 +18,30 @@ export const SVG_MIME = 'image/svg+xml';
 /** The `$schema` every vega-lite figure carries. */
 export const VEGALITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
-/** A top-level vega-lite v5 specification (JSON). */
-export interface VegaLiteSpec {
-  [key: string]: unknown;
-}
-
-/** One plotly trace: the subset of plotly.js that ./plotly-svg.ts can also draw as SVG. */
-export interface PlotlyTrace {
-  /** Default `'scatter'` (as in plotly.js). */
-  type?: 'scatter' | 'bar' | 'heatmap';
-  name?: string;
-  /** scatter: `'lines'`, `'markers'` or `'lines+markers'` (default `'lines+markers'`). */
-  mode?: string;
-  x?: Array<number | string>;
-  y?: Array<number | string>;
-  /** heatmap: rows of values, `z[row][column]`. */
-  z?: number[][];
-  line?: { color?: string; width?: number; dash?: string };
-  marker?: { color?: string; size?: number };
-  /** heatmap: a plotly colorscale name (`'Viridis'`, `'Blues'`, `'Greys'`, `'RdBu'`, ...). */
-  colorscale?: string;
-  [key: string]: unknown;
-}
-
-/** An axis of a plotly layout (the parts the SVG drawing honours). */
-export interface PlotlyAxis {
-  title?: string | { text?: string };
-  type?: 'linear' | 'log' | 'category';
-  autorange?: boolean | 'reversed';
-  [key: string]: unknown;
-}
-
-/** A plotly layout (the parts the SVG drawing honours; the rest passes through to plotly.js). */
-export interface PlotlyLayout {
-  title?: string | { text?: string };
-  xaxis?: PlotlyAxis;
-  yaxis?: PlotlyAxis;
-  width?: number;
-  height?: number;
-  [key: string]: unknown;
-}
-
-/** A plotly figure as sent in `application/vnd.plotly.v1+json`. */
-export interface PlotlyFigure {
-  data: PlotlyTrace[];
-  layout: PlotlyLayout;
-}
+export type { VegaLiteSpec, PlotlyTrace, PlotlyAxis, PlotlyLayout, PlotlyFigure } from './types';
 
 /** Anything `show` can display. */
 export type Figure =
   | { kind: 'vega-lite'; spec: VegaLiteSpec }
-  | { kind: 'plotly'; figure: PlotlyFigure }
+  | { kind: 'plotly'; figure: PlotlyFigure; /** The text alternative when `layout.meta` cannot hold it (not an object). */ alt?: string }
   | { kind: 'html'; html: string; text: string };
 
-/** Wraps a vega-lite v5 spec as a figure; sets `$schema` to v5 and rejects other versions. */
-export function vegaLiteFigure(spec: VegaLiteSpec): Figure {
+/** Options of `vegaLiteFigure` and `plotlyFigure`. */
+export interface FigureOptions {
+  /**
+   * The text alternative (what a screen reader says, what text exports show). Default: the spec's
+   * own (vega-lite `description`, plotly `layout.meta.description`), else one derived from the
+   * figure's marks and data (./describe.ts).
+   */
+  alt?: string;
+}
+
+/**
+ * Wraps a vega-lite v5 spec as a figure; sets `$schema` to v5 and rejects other versions. Adds the
+ * colour-blind-safe palette as `config.range` (Okabe-Ito categories, viridis ramps and heatmaps;
+ * ranges the spec sets itself win) and the text alternative as `description`.
+ */
+export function vegaLiteFigure(spec: VegaLiteSpec, { alt }: FigureOptions = {}): Figure {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
     throw new Error(`vegaLiteFigure: spec must be a vega-lite JSON object, got ${Array.isArray(spec) ? 'an array' : typeof spec}`);
   }
@@ -80,14 +52,21 @@ export function vegaLiteFigure(spec: VegaLiteSpec): Figure {
         `vega-lite v5: write a v5 spec or drop $schema`,
     );
   }
-  return { kind: 'vega-lite', spec: { $schema: VEGALITE_SCHEMA, ...spec } };
+  if (alt !== undefined && (typeof alt !== 'string' || alt.trim() === '')) throw new Error('vegaLiteFigure: alt must be a non-empty string');
+  const config = (spec.config ?? {}) as Record<string, unknown>;
+  const range = (config.range ?? {}) as Record<string, unknown>;
+  const out: VegaLiteSpec = { $schema: VEGALITE_SCHEMA, ...spec, config: { ...config, range: { ...defaultVegaRange(), ...range } } };
+  const description = alt ?? (typeof spec.description === 'string' && spec.description.trim() !== '' ? spec.description : describeVegaLite(out));
+  return { kind: 'vega-lite', spec: { ...out, description } };
 }
 
 /**
  * Wraps plotly traces and layout as a figure (checked: a non-empty array of supported traces).
- * Heatmaps without a colorscale get `'Viridis'`, the one the SVG fallback uses by default.
+ * Heatmaps without a colorscale get `'Viridis'`, the one the SVG fallback uses by default; a layout
+ * without a colorway gets Okabe-Ito (`PLOTLY_COLORWAY`), and the text alternative goes to
+ * `layout.meta.description`.
  */
-export function plotlyFigure(data: PlotlyTrace[], layout: PlotlyLayout = {}): Figure {
+export function plotlyFigure(data: PlotlyTrace[], layout: PlotlyLayout = {}, { alt }: FigureOptions = {}): Figure {
   if (!Array.isArray(data) || data.length === 0) {
     throw new Error(`plotlyFigure: data must be a non-empty array of traces, got ${Array.isArray(data) ? 'an empty array' : typeof data}`);
   }
@@ -100,9 +79,31 @@ export function plotlyFigure(data: PlotlyTrace[], layout: PlotlyLayout = {}): Fi
       throw new Error(`plotlyFigure: trace ${i} (${type}) needs ${type === 'heatmap' ? 'z (rows of values)' : 'y values'}`);
     }
   });
-  // plotly.js's own default heatmap colorscale differs from the SVG's; naming it keeps both alike
+  if (alt !== undefined && (typeof alt !== 'string' || alt.trim() === '')) throw new Error('plotlyFigure: alt must be a non-empty string');
+  // plotly.js's own default heatmap colorscale and colorway differ from ours; naming them keeps the
+  // interactive figure and the SVG alike
   const traces = data.map((t) => (t.type === 'heatmap' && t.colorscale === undefined ? { ...t, colorscale: 'Viridis' } : t));
-  return { kind: 'plotly', figure: { data: traces, layout } };
+  const titled = plotlyTitleObjects(layout);
+  const full: PlotlyFigure = { data: traces, layout: titled.colorway === undefined ? { ...titled, colorway: [...OKABE_ITO] } : titled };
+  const description = alt ?? plotlyDescription(layout) ?? describePlotly(full);
+  const withAlt = withPlotlyDescription(full.layout, description);
+  return { kind: 'plotly', figure: { data: traces, layout: withAlt }, ...(plotlyDescription(withAlt) === description ? {} : { alt: description }) };
+}
+
+/**
+ * `layout` with string titles (`title: 'x'`, `xaxis: { title: 'x' }`) written as `{ text: 'x' }`:
+ * plotly.js 3 (what the plotly>=6 JupyterLab renderer ships) dropped the string shorthand and
+ * draws no title for it.
+ */
+export function plotlyTitleObjects(layout: PlotlyLayout): PlotlyLayout {
+  const out: PlotlyLayout = { ...layout };
+  if (typeof out.title === 'string') out.title = { text: out.title };
+  for (const key of Object.keys(out)) {
+    const axis = out[key] as { title?: unknown } | undefined;
+    if (!/^[xy]axis\d*$/.test(key) || axis === null || typeof axis !== 'object' || typeof axis.title !== 'string') continue;
+    out[key] = { ...axis, title: { text: axis.title } };
+  }
+  return out;
 }
 
 /** An HTML fragment with its plain-text form (what consoles and text exports show). */

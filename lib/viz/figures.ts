@@ -8,13 +8,18 @@ import { htmlFigure, plotlyFigure, vegaLiteFigure } from './figure';
 import type { Figure, PlotlyTrace } from './figure';
 import { LiveDisplay } from './display';
 import type { DisplayWriter } from './display';
+import { formatNumber } from './describe';
+import { MASK_COLORS, OKABE_ITO } from './palette';
 
 /** The most cells (heads x seq x seq) `maskHeatmap` draws; beyond that the SVG gets unwieldy. */
 export const MAX_HEATMAP_CELLS = 32768;
 
 /** Options of `maskHeatmap`. */
 export interface MaskHeatmapOptions {
+  /** Default `'attention mask'`, with the head count and size. */
   title?: string;
+  /** Text alternative (default: the heads, the size and how many pairs each head allows). */
+  alt?: string;
   /** Which heads to draw (default all). */
   heads?: number[];
   /** Facet columns (default min(heads, 4)). */
@@ -37,8 +42,9 @@ function maskArray(mask: boolean[][][] | number[][][] | Tensor): unknown[][][] {
  * Heatmaps of a boolean attention mask `[heads, seq, seq]`, one panel per head: row = query i,
  * column = key j, dark where query i may attend to key j (true or 1), as `attentionMask` returns
  * (lib/attention/patterns.ts; the paper's Figure 2 and appendix Figure 7 draw the same thing).
+ * The two colours (`MASK_COLORS`) differ in lightness, so colour-blind readers tell them apart.
  */
-export function maskHeatmap(mask: boolean[][][] | number[][][] | Tensor, { title, heads, columns }: MaskHeatmapOptions = {}): Figure {
+export function maskHeatmap(mask: boolean[][][] | number[][][] | Tensor, { title, alt, heads, columns }: MaskHeatmapOptions = {}): Figure {
   const m = maskArray(mask);
   const h = m.length;
   const n = h > 0 ? m[0].length : 0;
@@ -56,23 +62,33 @@ export function maskHeatmap(mask: boolean[][][] | number[][][] | Tensor, { title
     throw new Error(`maskHeatmap: ${which.length} heads x ${n}x${n} = ${which.length * n * n} cells exceed ${MAX_HEATMAP_CELLS}; pass fewer heads or a shorter sequence`);
   }
   const values: Array<{ head: string; query: number; key: number; mask: string }> = [];
+  const allowed: number[] = [];
   for (const hi of which) {
+    let count = 0;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         const v = m[hi][i][j];
         if (v !== true && v !== false && v !== 0 && v !== 1) {
           throw new Error(`maskHeatmap: mask[${hi}][${i}][${j}] = ${String(v)} is not boolean or 0/1; pass a boolean mask (true = may attend)`);
         }
-        values.push({ head: `head ${hi}`, query: i, key: j, mask: v === true || v === 1 ? 'attends' : 'masked' });
+        const attends = v === true || v === 1;
+        if (attends) count++;
+        values.push({ head: `head ${hi}`, query: i, key: j, mask: attends ? 'attends' : 'masked' });
       }
     }
+    allowed.push(count);
   }
+  const counts = which.map((hi, k) => `head ${hi} ${allowed[k]}`);
+  const description =
+    alt ??
+    `heatmap of attention masks, ${which.length} head${which.length === 1 ? '' : 's'} of ${n} x ${n} (query i on the y axis, key j on the x axis); ` +
+      `dark cells: query i may attend to key j; pairs allowed out of ${n * n}: ${counts.length <= 8 ? counts.join(', ') : `${counts.slice(0, 8).join(', ')} and ${counts.length - 8} more heads`}`;
   const cell = Math.max(2, Math.min(12, Math.floor(240 / n)));
   const step = Math.ceil(n / 16);
   const ticks = Array.from({ length: Math.ceil(n / step) }, (_, k) => k * step);
   const domain = Array.from({ length: n }, (_, k) => k);
   return vegaLiteFigure({
-    ...(title ? { title } : {}),
+    title: title || `attention mask (${which.length} head${which.length === 1 ? '' : 's'}, ${n} x ${n})`,
     data: { values },
     facet: { field: 'head', type: 'ordinal', sort: which.map((hi) => `head ${hi}`), title: null },
     columns: columns ?? Math.min(which.length, 4),
@@ -83,7 +99,7 @@ export function maskHeatmap(mask: boolean[][][] | number[][][] | Tensor, { title
       encoding: {
         x: { field: 'key', type: 'ordinal', scale: { domain }, axis: { values: ticks, labelAngle: 0 }, title: 'key j' },
         y: { field: 'query', type: 'ordinal', scale: { domain }, axis: { values: ticks }, title: 'query i' },
-        color: { field: 'mask', type: 'nominal', scale: { domain: ['attends', 'masked'], range: ['#1f4e79', '#e8edf3'] }, title: null },
+        color: { field: 'mask', type: 'nominal', scale: { domain: ['attends', 'masked'], range: [MASK_COLORS.attends, MASK_COLORS.masked] }, title: null },
         tooltip: [
           { field: 'head', type: 'nominal' },
           { field: 'query', type: 'ordinal' },
@@ -92,7 +108,7 @@ export function maskHeatmap(mask: boolean[][][] | number[][][] | Tensor, { title
         ],
       },
     },
-  });
+  }, { alt: description });
 }
 
 /** One recorded point of a loss curve. */
@@ -104,7 +120,10 @@ export interface LossPoint {
 
 /** Options of `lossCurve`. */
 export interface LossCurveOptions {
+  /** Default `'training loss'`. */
   title?: string;
+  /** Text alternative (default: each series' points, steps and first and last loss). */
+  alt?: string;
   /** Log-scale y axis (default false). */
   logY?: boolean;
   /** Least time between two redraws while training (default 1000 ms); `flush` always draws. */
@@ -113,7 +132,7 @@ export interface LossCurveOptions {
   writer?: DisplayWriter | null;
 }
 
-const LOSS_CURVE_KEYS = ['title', 'logY', 'minIntervalMs', 'writer'];
+const LOSS_CURVE_KEYS = ['title', 'alt', 'logY', 'minIntervalMs', 'writer'];
 
 /**
  * A loss curve that redraws itself in place while training (one notebook output, replaced with
@@ -124,7 +143,7 @@ export class LossCurve {
   /** Every recorded point, in push order. */
   readonly points: LossPoint[] = [];
   private readonly display: LiveDisplay;
-  private readonly options: { title: string; logY: boolean; minIntervalMs: number };
+  private readonly options: { title: string; alt: string | undefined; logY: boolean; minIntervalMs: number };
   private drawing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private dirty = false;
@@ -134,9 +153,10 @@ export class LossCurve {
   constructor(options: LossCurveOptions = {}) {
     const unknown = Object.keys(options).filter((k) => !LOSS_CURVE_KEYS.includes(k));
     if (unknown.length > 0) throw new Error(`lossCurve: unknown option(s) ${unknown.join(', ')}; known: ${LOSS_CURVE_KEYS.join(', ')}`);
-    const { title = 'training loss', logY = false, minIntervalMs = 1000, writer } = options;
+    const { title = 'training loss', alt, logY = false, minIntervalMs = 1000, writer } = options;
     if (!(minIntervalMs >= 0)) throw new Error(`lossCurve: minIntervalMs = ${minIntervalMs} must be >= 0`);
-    this.options = { title, logY, minIntervalMs };
+    if (alt !== undefined && (typeof alt !== 'string' || alt.trim() === '')) throw new Error('lossCurve: alt must be a non-empty string');
+    this.options = { title, alt, logY, minIntervalMs };
     this.display = new LiveDisplay({ writer });
   }
 
@@ -155,6 +175,28 @@ export class LossCurve {
     this.schedule();
   }
 
+  /** The text alternative of the curve: per series, its points, steps and first and last loss. */
+  describe(): string {
+    if (this.options.alt !== undefined) return this.options.alt;
+    const { logY } = this.options;
+    const values = this.points.filter((p) => Number.isFinite(p.loss) && (!logY || p.loss > 0));
+    const series = [...new Set(this.points.map((p) => p.series))];
+    const head = `line chart of loss by step${logY ? ' (log y axis)' : ''}`;
+    if (values.length === 0) return `${head}, no points yet`;
+    const each = series.flatMap((name) => {
+      const pts = values.filter((p) => p.series === name);
+      if (pts.length === 0) return [];
+      const first = pts[0];
+      const last = pts[pts.length - 1];
+      const min = pts.reduce((a, p) => (p.loss < a.loss ? p : a), first);
+      return [
+        `${name}: ${pts.length} point${pts.length === 1 ? '' : 's'}, steps ${formatNumber(first.step)} to ${formatNumber(last.step)}, ` +
+          `loss ${formatNumber(first.loss)} to ${formatNumber(last.loss)} (lowest ${formatNumber(min.loss)} at step ${formatNumber(min.step)})`,
+      ];
+    });
+    return `${head}, ${each.length} series; ${each.join('; ')}`;
+  }
+
   /** The curve as a vega-lite figure (non-finite losses are left out, as vega-lite does). */
   figure(): Figure {
     const { title, logY } = this.options;
@@ -169,9 +211,15 @@ export class LossCurve {
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step' },
         y: { field: 'loss', type: 'quantitative', title: 'loss', scale: logY ? { type: 'log' } : { zero: false } },
-        color: { field: 'series', type: 'nominal', scale: { domain: series.length > 0 ? series : ['train'] }, title: null, legend: series.length > 1 ? {} : null },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          scale: { domain: series.length > 0 ? series : ['train'], range: [...OKABE_ITO] },
+          title: null,
+          legend: series.length > 1 ? {} : null,
+        },
       },
-    });
+    }, { alt: this.describe() });
   }
 
   /** Draws the current state now (after any redraw in flight) and rethrows a failed redraw. */
@@ -232,25 +280,29 @@ export interface CostCurvesOptions {
   series?: string;
   /** Trace names for y fields or series values (default: the field name or value). */
   names?: Record<string, string>;
+  /** Default `'<yTitle> by <xTitle>'`. */
   title?: string;
+  /** Text alternative (default: each trace's points and the range of x and y). */
+  alt?: string;
   xTitle?: string;
   yTitle?: string;
   logX?: boolean;
   logY?: boolean;
 }
 
-const COST_KEYS = ['x', 'y', 'series', 'names', 'title', 'xTitle', 'yTitle', 'logX', 'logY'];
+const COST_KEYS = ['x', 'y', 'series', 'names', 'title', 'alt', 'xTitle', 'yTitle', 'logX', 'logY'];
 
 /**
  * Cost curves (time, memory, FLOPs against sequence length) from rows such as the benchmark's
  * `attention` entries (lib/cost/bench.ts): an interactive plotly line chart, one trace per y field
  * or per `series` value, points sorted by x; rows whose y is null (a failed run) are left out.
+ * Traces take the Okabe-Ito colours in order (`PLOTLY_COLORWAY`).
  */
 export function costCurves(rows: Array<Record<string, unknown>>, options: CostCurvesOptions): Figure {
   if (!Array.isArray(rows) || rows.length === 0) throw new Error('costCurves: rows must be a non-empty array of objects');
   const unknown = Object.keys(options).filter((k) => !COST_KEYS.includes(k));
   if (unknown.length > 0) throw new Error(`costCurves: unknown option(s) ${unknown.join(', ')}; known: ${COST_KEYS.join(', ')}`);
-  const { x, series, names = {}, title, logX = false, logY = false } = options;
+  const { x, series, names = {}, alt, logX = false, logY = false } = options;
   const ys = Array.isArray(options.y) ? options.y : [options.y];
   if (ys.length === 0) throw new Error('costCurves: y names no field; pass at least one');
   if (series !== undefined && ys.length !== 1) throw new Error(`costCurves: series = '${series}' needs exactly one y field, got ${ys.length}`);
@@ -275,13 +327,19 @@ export function costCurves(rows: Array<Record<string, unknown>>, options: CostCu
     const pts = [...g.points].sort((a, b) => a[0] - b[0]);
     return { type: 'scatter', mode: 'lines+markers', name: names[g.name] ?? g.name, x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
   });
-  return plotlyFigure(data, {
-    ...(title ? { title: { text: title } } : {}),
-    xaxis: { title: { text: options.xTitle ?? x }, type: logX ? 'log' : 'linear' },
-    yaxis: { title: { text: options.yTitle ?? (ys.length === 1 ? ys[0] : 'value') }, type: logY ? 'log' : 'linear' },
-    width: 640,
-    height: 400,
-  });
+  const xTitle = options.xTitle ?? x;
+  const yTitle = options.yTitle ?? (ys.length === 1 ? ys[0] : 'value');
+  return plotlyFigure(
+    data,
+    {
+      title: { text: options.title || `${yTitle} by ${xTitle}` },
+      xaxis: { title: { text: xTitle }, type: logX ? 'log' : 'linear' },
+      yaxis: { title: { text: yTitle }, type: logY ? 'log' : 'linear' },
+      width: 640,
+      height: 400,
+    },
+    { alt },
+  );
 }
 
 /** Options of `htmlTable`. */

@@ -2,16 +2,23 @@
  * The static SVG of a plotly figure, drawn through vega (plotly.js itself needs a browser DOM).
  *
  * `plotlyToVegaLite` translates the plotly subset we use (scatter lines/markers, bar, heatmap;
- * layout title, axis titles, log axes, size) into an equivalent vega-lite v5 spec, with plotly.js's
- * defaults where they show: the default colorway is d3's category10 (plotly.js
- * `src/components/color/attributes.js`), traces are named `trace 0`, `trace 1`, ..., lines connect
- * points in data order, heatmap row 0 is at the bottom and missing x/y are the indices.
+ * layout title, axis titles, log axes, colorway, size, text alternative) into an equivalent
+ * vega-lite v5 spec, with plotly.js's defaults where they show: traces are named `trace 0`,
+ * `trace 1`, ..., lines connect points in data order, heatmap row 0 is at the bottom and missing
+ * x/y are the indices. Trace colours come from `layout.colorway`, else `PLOTLY_COLORWAY`
+ * (Okabe-Ito), which `plotlyFigure` also writes into the layout, so that plotly.js draws the same
+ * colours (its own default, d3's category10, is not colour-blind-safe).
  */
 import type { PlotlyAxis, PlotlyFigure, PlotlyTrace, VegaLiteSpec } from './figure';
 import { titleText, VEGALITE_SCHEMA } from './figure';
+import { plotlyDescription } from './describe';
+import { OKABE_ITO } from './palette';
 
-/** plotly.js's default colorway (= d3 category10), the colors of traces without their own. */
-export const PLOTLY_COLORWAY: readonly string[] = [
+/** The colorway of plotly figures (Okabe-Ito, colour-blind-safe): the colours of traces without their own. */
+export const PLOTLY_COLORWAY: readonly string[] = OKABE_ITO;
+
+/** plotly.js's own default colorway (d3 category10), for reference: NOT colour-blind-safe (red/green pairs). */
+export const PLOTLY_JS_DEFAULT_COLORWAY: readonly string[] = [
   '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
 ];
 
@@ -61,7 +68,8 @@ export function plotlyToVegaLite(figure: PlotlyFigure): VegaLiteSpec {
   if (new Set(names).size !== names.length) {
     throw new Error(`plotlyToVegaLite: trace names ${JSON.stringify(names)} repeat; give each trace a distinct name`);
   }
-  const colors = series.map(({ t, i }) => t.line?.color ?? t.marker?.color ?? PLOTLY_COLORWAY[i % PLOTLY_COLORWAY.length]);
+  const colorway = Array.isArray(layout.colorway) && layout.colorway.length > 0 ? layout.colorway : PLOTLY_COLORWAY;
+  const colors = series.map(({ t, i }) => t.line?.color ?? t.marker?.color ?? colorway[i % colorway.length]);
   const color = {
     field: 'trace',
     type: 'nominal',
@@ -117,6 +125,8 @@ export function plotlyToVegaLite(figure: PlotlyFigure): VegaLiteSpec {
   };
   const title = titleText(layout.title);
   if (title) spec.title = title;
+  const description = plotlyDescription(layout);
+  if (description) spec.description = description;
   return spec;
 }
 

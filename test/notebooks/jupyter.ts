@@ -89,6 +89,8 @@ export interface CellReport {
 export interface NotebookReport {
   notebook: string;
   output: string | null;
+  /** The static HTML export (null with --no-html or when the export failed). */
+  html: string | null;
   ok: boolean;
   seconds: number;
   cells: CellReport[];

@@ -2,7 +2,9 @@
  * Every notebook, executed headlessly in quick mode through `npm run notebooks` (nbclient + the
  * longlora-ts kernel), then checked from the executed .ipynb files themselves, independently of
  * the runner's verdict: every code cell ran and printed or displayed something, no error or stderr
- * output, and every figure carries its interactive MIME type and an SVG drawn from the same spec.
+ * output, every figure carries its interactive MIME type and an SVG drawn from the same spec, and
+ * a title and a text alternative (./checks.ts); and each static HTML export exists and shows the
+ * figures as inline, labelled SVG.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,6 +12,7 @@ import { vegaLiteToSvg, VEGALITE_MIME, PLOTLY_MIME, SVG_MIME, VEGALITE_SCHEMA } 
 import type { PlotlyFigure, VegaLiteSpec } from '../../lib/viz';
 import { describeWithJupyter, joined, readNotebook, root, runNotebooks } from './jupyter';
 import type { NbCell } from './jupyter';
+import { notebookFigureProblems } from './checks';
 
 const outDir = path.join(root, 'build', 'notebooks');
 const sources = fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
@@ -64,6 +67,26 @@ describeWithJupyter('notebooks, executed headlessly (npm run notebooks, LONGLORA
           }
         }
       }
+    });
+
+    it('every figure has a title and a text alternative (interactive JSON, SVG title/desc/aria-label, text/plain)', () => {
+      expect(notebookFigureProblems(cells()).problems).toEqual([]);
+    });
+
+    it('has a static HTML export showing every figure as an inline SVG with its title and text alternative', () => {
+      const html = path.join(outDir, name.replace(/\.ipynb$/, '.html'));
+      expect(run.summary?.notebooks.find((n) => path.basename(n.notebook) === name)?.html).toBe(html);
+      expect(fs.existsSync(html)).toBe(true);
+      const text = fs.readFileSync(html, 'utf8');
+      expect(text).toMatch(/^<!DOCTYPE html>/i);
+      const { figures } = notebookFigureProblems(cells());
+      const svgs = text.match(/<svg\b[^>]*>/g) ?? [];
+      // BeautifulSoup (nbconvert's last step) reorders attributes; browsers restore viewBox's case
+      expect(svgs.filter((t) => /\srole="img"/.test(t) && /\saria-label="[^"]+"/.test(t)).length).toBe(figures);
+      expect((text.match(/<title>[^<]+<\/title>/g) ?? []).length).toBeGreaterThanOrEqual(figures);
+      // nbconvert's default would embed the SVG as a base64 <img> without alt text
+      expect(text).not.toContain('<img src="data:image/svg+xml');
+      expect((text.match(/class="[^"]*\bjp-CodeCell\b/g) ?? []).length).toBe(cells().length);
     });
   });
 

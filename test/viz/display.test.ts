@@ -5,7 +5,7 @@
  * update_display_data. If tslab changes any of these, this file fails before a notebook does.
  */
 import * as fs from 'fs';
-import { show, toMimeBundle, tslabDisplayWriter, LiveDisplay, vegaLiteFigure, plotlyFigure, htmlFigure, VEGALITE_MIME, PLOTLY_MIME, SVG_MIME } from '../../lib/viz';
+import { show, toMimeBundle, tslabDisplayWriter, LiveDisplay, vegaLiteFigure, plotlyFigure, htmlFigure, VEGALITE_MIME, PLOTLY_MIME, SVG_MIME, OKABE_ITO } from '../../lib/viz';
 import type { DisplayMessage, DisplayWriter, ModuleCacheLike } from '../../lib/viz';
 
 const spec = { mark: 'point', data: { values: [{ a: 1, b: 2 }] }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } }, title: 'pt' };
@@ -28,7 +28,9 @@ describe('toMimeBundle', () => {
     expect(Object.keys(b)).toEqual([VEGALITE_MIME, SVG_MIME, 'text/plain']);
     expect(b[VEGALITE_MIME]).toMatchObject({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', mark: 'point' });
     expect(String(b[SVG_MIME])).toMatch(/^<svg[\s\S]*<\/svg>$/);
-    expect(b['text/plain']).toBe('<pt>');
+    // text/plain: the title and the text alternative derived from the data
+    expect(b['text/plain']).toBe('pt: scatter plot of b by a, 1 data point, b 2');
+    expect((b[VEGALITE_MIME] as { description?: string }).description).toBe('scatter plot of b by a, 1 data point, b 2');
   });
 
   it('gives plotly figures the plotly MIME type (as an object, not a string) and an SVG', async () => {
@@ -36,7 +38,12 @@ describe('toMimeBundle', () => {
     const b = await toMimeBundle(fig);
     expect(Object.keys(b)).toEqual([PLOTLY_MIME, SVG_MIME, 'text/plain']);
     expect(typeof b[PLOTLY_MIME]).toBe('object');
-    expect(b[PLOTLY_MIME]).toEqual({ data: [{ x: [1, 2], y: [3, 4] }], layout: { title: { text: 'p' } } });
+    const alt = 'line chart, 1 series: trace 0 (2 points, x 1 to 2, y from 3 to 4)';
+    expect(b[PLOTLY_MIME]).toEqual({
+      data: [{ x: [1, 2], y: [3, 4] }],
+      layout: { title: { text: 'p' }, colorway: [...OKABE_ITO], meta: { description: alt } },
+    });
+    expect(b['text/plain']).toBe(`p: ${alt}`);
     expect(String(b[SVG_MIME]).startsWith('<svg')).toBe(true);
   });
 

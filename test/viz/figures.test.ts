@@ -145,7 +145,7 @@ describe('lossCurve', () => {
   });
 
   it('rejects bad options and values', () => {
-    expect(() => lossCurve({ colour: 'red' } as never)).toThrow('lossCurve: unknown option(s) colour; known: title, logY, minIntervalMs, writer');
+    expect(() => lossCurve({ colour: 'red' } as never)).toThrow('lossCurve: unknown option(s) colour; known: title, alt, logY, minIntervalMs, writer');
     expect(() => lossCurve({ minIntervalMs: -1 })).toThrow('minIntervalMs = -1 must be >= 0');
     const curve = lossCurve({ writer: null });
     expect(() => curve.push(NaN, 1)).toThrow('step = NaN must be a finite number');

@@ -3,7 +3,7 @@
  * show (colorway, trace names, data-order lines, heatmap row 0 at the bottom), checked in the spec
  * and in the drawn SVG's geometry.
  */
-import { plotlyFigure, plotlyToVegaLite, toMimeBundle, PLOTLY_COLORWAY, SVG_MIME } from '../../lib/viz';
+import { plotlyFigure, plotlyToVegaLite, toMimeBundle, PLOTLY_COLORWAY, PLOTLY_MIME, SVG_MIME } from '../../lib/viz';
 import type { PlotlyFigure, VegaLiteSpec } from '../../lib/viz';
 import { rectMarks } from './svg';
 
@@ -11,7 +11,7 @@ type Layer = { data: { values: Array<Record<string, unknown>> }; mark: { type: s
 const layers = (spec: VegaLiteSpec) => spec.layer as Layer[];
 
 describe('plotlyToVegaLite', () => {
-  it('scatter: plotly.js default names and colorway, data order, titles and log axes', () => {
+  it('scatter: plotly.js default names, our colorway (Okabe-Ito), data order, titles and log axes', () => {
     const spec = plotlyToVegaLite({
       data: [{ x: [3, 1, 2], y: [30, 10, 20] }, { y: [5, 6], mode: 'markers' }],
       layout: { title: { text: 'T' }, xaxis: { title: 'x axis', type: 'log' }, yaxis: { title: { text: 'y axis' } } },
@@ -34,7 +34,10 @@ describe('plotlyToVegaLite', () => {
     const linear = plotlyToVegaLite({ data: [{ y: [5, 6] }], layout: {} });
     expect(layers(linear)[0].data.values.map((v) => v.x)).toEqual([0, 1]);
     expect(b.mark.type).toBe('point');
-    expect(PLOTLY_COLORWAY.slice(0, 3)).toEqual(['#1f77b4', '#ff7f0e', '#2ca02c']);
+    expect(PLOTLY_COLORWAY.slice(0, 3)).toEqual(['#0072B2', '#E69F00', '#009E73']);
+    // a layout's own colorway wins, as in plotly.js
+    const own = plotlyToVegaLite({ data: [{ y: [1] }, { y: [2] }], layout: { colorway: ['#111111', '#222222'] } });
+    expect(layers(own)[0].encoding.color.scale).toEqual({ domain: ['trace 0', 'trace 1'], range: ['#111111', '#222222'] });
   });
 
   it('drops points a log axis cannot show and non-numbers', () => {
@@ -81,6 +84,16 @@ describe('plotlyToVegaLite', () => {
 });
 
 describe('plotlyFigure', () => {
+  it('writes string titles as { text } (plotly.js 3, in the JupyterLab renderer, draws no string titles)', async () => {
+    const fig = plotlyFigure([{ y: [1, 2] }], { title: 'T', xaxis: { title: 'x', type: 'log' }, yaxis: { title: { text: 'y' } }, xaxis2: { title: 'x2' } });
+    const { layout } = (fig as { figure: PlotlyFigure }).figure;
+    expect([layout.title, layout.xaxis, layout.yaxis, layout.xaxis2]).toEqual([{ text: 'T' }, { title: { text: 'x' }, type: 'log' }, { title: { text: 'y' } }, { title: { text: 'x2' } }]);
+    // also for plotly figures built by hand
+    const bundle = await toMimeBundle({ kind: 'plotly', figure: { data: [{ y: [1] }], layout: { title: 'H', yaxis: { title: 'v' } } } });
+    const emitted = (bundle[PLOTLY_MIME] as PlotlyFigure).layout;
+    expect([emitted.title, emitted.yaxis]).toEqual([{ text: 'H' }, { title: { text: 'v' } }]);
+  });
+
   it('names the default heatmap colorscale so the interactive figure and the SVG agree', () => {
     const fig = plotlyFigure([{ type: 'heatmap', z: [[1]] }, { type: 'heatmap', z: [[1]], colorscale: 'Blues' }]);
     expect((fig as { figure: PlotlyFigure }).figure.data.map((t) => t.colorscale)).toEqual(['Viridis', 'Blues']);

@@ -2,7 +2,7 @@
  * vega-lite -> SVG in Node: the SVG really draws the data (bar heights measured from the SVG
  * paths), vega-lite's warnings are collected, bad specs fail with a message, versions are 5.x.
  */
-import { compileVegaLite, vegaLiteToSvg, vegaVersions, vegaLiteFigure, VEGALITE_SCHEMA } from '../../lib/viz';
+import { compileVegaLite, stableSvgIds, vegaLiteToSvg, vegaVersions, vegaLiteFigure, VEGALITE_SCHEMA } from '../../lib/viz';
 import { barHeights } from './svg';
 
 describe('vega and vega-lite', () => {
@@ -61,10 +61,48 @@ describe('vegaLiteToSvg', () => {
   });
 });
 
+describe('SVG ids', () => {
+  // a quantitative colour legend is a gradient, and a clipped mark a clip path: both get ids from
+  // counters in vega-scenegraph that grow for the life of the process
+  const heat = (k: number) => ({
+    data: { values: [0, 1, 2].map((x) => ({ x, z: x * k })) },
+    mark: { type: 'rect', clip: true },
+    encoding: { x: { field: 'x', type: 'ordinal' }, color: { field: 'z', type: 'quantitative' } },
+  });
+  const ids = (svg: string) => [...svg.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+  const refs = (svg: string) => [...svg.matchAll(/url\(#([^)]+)\)/g)].map((m) => m[1]);
+
+  it('depend only on the drawing: the same figure draws the same SVG however many were drawn before', async () => {
+    const first = await vegaLiteToSvg(heat(1));
+    await vegaLiteToSvg(heat(2));
+    await vegaLiteToSvg(heat(3));
+    expect(await vegaLiteToSvg(heat(1))).toBe(first);
+    expect(ids(first).length).toBeGreaterThanOrEqual(2); // the gradient and a clip path
+  });
+
+  it('differ between different figures (inlined together in an HTML page), and every reference resolves', async () => {
+    const [a, b] = [await vegaLiteToSvg(heat(1)), await vegaLiteToSvg(heat(2))];
+    expect(ids(a).filter((id) => ids(b).includes(id))).toEqual([]);
+    for (const svg of [a, b]) expect(refs(svg).filter((r) => !ids(svg).includes(r))).toEqual([]);
+  });
+
+  it('stableSvgIds renames ids and their url()/href references, leaving other text alone', () => {
+    const svg = '<svg><defs><linearGradient id="gradient_7"/><clipPath id="clip1"/></defs><path fill="url(#gradient_7)" clip-path="url(#clip1)"/><use href="#clip1"/><text>gradient_7</text></svg>';
+    const out = stableSvgIds(svg);
+    const [g, c] = ids(out);
+    expect(g).toMatch(/^v[0-9a-f]{8}-0$/);
+    expect(c).toBe(g.replace(/-0$/, '-1'));
+    expect(out).toBe(`<svg><defs><linearGradient id="${g}"/><clipPath id="${c}"/></defs><path fill="url(#${g})" clip-path="url(#${c})"/><use href="#${c}"/><text>gradient_7</text></svg>`);
+    // the same drawing with other counter values gets the same ids
+    expect(stableSvgIds(svg.replace(/gradient_7/g, 'gradient_0').replace(/clip1/g, 'clip9').replace('<text>gradient_0', '<text>gradient_7'))).toBe(out);
+    expect(stableSvgIds('<svg><rect/></svg>')).toBe('<svg><rect/></svg>');
+  });
+});
+
 describe('vegaLiteFigure', () => {
   it('stamps the v5 $schema', () => {
     const f = vegaLiteFigure({ mark: 'point' });
-    expect(f).toEqual({ kind: 'vega-lite', spec: { $schema: VEGALITE_SCHEMA, mark: 'point' } });
+    expect(f).toMatchObject({ kind: 'vega-lite', spec: { $schema: VEGALITE_SCHEMA, mark: 'point', description: 'scatter plot' } });
   });
 
   it('rejects other vega-lite versions and non-objects', () => {
