@@ -60,3 +60,23 @@ export function expectAttentionClose(got: Result, want: { out: ArrayLike<number>
   expectTensorsClose(got.out, want.out, { atol, rtol: 0 });
   for (const key of ['dq', 'dk', 'dv'] as const) expectTensorsClose(got[key], want[key], { atol: gradTol, relativeToMax: true });
 }
+
+/** S2-Attn test shapes: batch, query heads, key/value heads, length, head size, group size. */
+export interface S2Dims {
+  b: number;
+  h: number;
+  hkv: number;
+  n: number;
+  d: number;
+  g: number;
+}
+
+/** The S2-Attn shapes every S2 path is checked on (grouped-query, odd G/2, G = N, the smallest group). */
+export const S2_CASES: readonly S2Dims[] = [
+  { b: 1, h: 2, hkv: 2, n: 8, d: 4, g: 4 },
+  { b: 2, h: 4, hkv: 4, n: 16, d: 8, g: 4 },
+  { b: 1, h: 4, hkv: 2, n: 16, d: 4, g: 8 }, // grouped-query
+  { b: 2, h: 6, hkv: 3, n: 24, d: 4, g: 6 }, // 4 groups, G/2 = 3
+  { b: 1, h: 8, hkv: 1, n: 32, d: 8, g: 32 }, // G = N: pattern 2 is just the two halves
+  { b: 1, h: 2, hkv: 2, n: 12, d: 4, g: 2 }, // smallest group
+];

@@ -10,25 +10,7 @@ import type { Tensor4D } from '../../lib/backend';
 import { numericBackendsAndCpu } from '../helpers';
 import { denseAttention64, officialOffsetSegments, officialRollGroups, officialSftSegments, causalAllowed } from './official-reference';
 import type { Allowed } from './official-reference';
-import { inputs, run, expectAttentionClose } from './harness';
-
-interface S2Case {
-  b: number;
-  h: number;
-  hkv: number;
-  n: number;
-  d: number;
-  g: number;
-}
-
-const S2_CASES: S2Case[] = [
-  { b: 1, h: 2, hkv: 2, n: 8, d: 4, g: 4 },
-  { b: 2, h: 4, hkv: 4, n: 16, d: 8, g: 4 },
-  { b: 1, h: 4, hkv: 2, n: 16, d: 4, g: 8 }, // grouped-query
-  { b: 2, h: 6, hkv: 3, n: 24, d: 4, g: 6 }, // 4 groups, G/2 = 3
-  { b: 1, h: 8, hkv: 1, n: 32, d: 8, g: 32 }, // G = N
-  { b: 1, h: 2, hkv: 2, n: 12, d: 4, g: 2 }, // smallest group
-];
+import { inputs, run, expectAttentionClose, S2_CASES } from './harness';
 
 function official(c: { b: number; h: number; hkv: number; tq: number; tk: number; d: number }, seed: number, allowed: Allowed) {
   const x = inputs(c, seed);

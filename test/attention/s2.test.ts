@@ -9,24 +9,11 @@ import { shiftedSparseAttention, causalAttention, maskedAttention, attentionMask
 import type { S2Variant } from '../../lib/attention';
 import { expectTensorsClose, seededValues, numericBackendsAndCpu } from '../helpers';
 import { denseAttention64, officialOffsetSegments, officialRollGroups, officialSftSegments, causalAllowed } from './official-reference';
+import { S2_CASES } from './harness';
+import type { S2Dims } from './harness';
 
-interface Dims {
-  b: number;
-  h: number;
-  hkv: number;
-  n: number;
-  d: number;
-  g: number;
-}
-
-const CONFIGS: Dims[] = [
-  { b: 1, h: 2, hkv: 2, n: 8, d: 4, g: 4 },
-  { b: 2, h: 4, hkv: 4, n: 16, d: 8, g: 4 },
-  { b: 1, h: 4, hkv: 2, n: 16, d: 4, g: 8 }, // grouped-query
-  { b: 2, h: 6, hkv: 3, n: 24, d: 4, g: 6 }, // 4 groups, G/2 = 3
-  { b: 1, h: 8, hkv: 1, n: 32, d: 8, g: 32 }, // G = N: pattern 2 is just the two halves
-  { b: 1, h: 2, hkv: 2, n: 12, d: 4, g: 2 }, // smallest group
-];
+type Dims = S2Dims;
+const CONFIGS = S2_CASES;
 
 const size = (s: number[]) => s.reduce((p, x) => p * x, 1);
 type Shape4 = [number, number, number, number];
