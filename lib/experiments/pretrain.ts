@@ -192,7 +192,12 @@ export async function pretrainBaseModel(name: BaseModelName, options: PretrainBa
 export function cachedBaseModel(name: BaseModelName, dir?: string): BaseModelRecord | null {
   const file = path.join(baseModelDir(name, dir), 'pretrain.json');
   if (!fs.existsSync(file)) return null;
-  const record = JSON.parse(fs.readFileSync(file, 'utf8')) as BaseModelRecord;
+  let record: BaseModelRecord;
+  try {
+    record = JSON.parse(fs.readFileSync(file, 'utf8')) as BaseModelRecord;
+  } catch (e) {
+    throw new Error(`cachedBaseModel: ${file} is not valid JSON (${(e as Error).message}); delete its folder and run \`npm run pretrain -- --only ${name}\` again`);
+  }
   return record.recipeVersion === BASE_MODEL_RECIPE_VERSION && record.name === name ? record : null;
 }
 
@@ -202,7 +207,7 @@ export interface LoadBaseModelOptions {
   dir?: string;
   /** Ignore the cache and train a stand-in (what quick mode does; default false). */
   standIn?: boolean;
-  /** Stand-in size: text updates (default 300; quick mode uses fewer). */
+  /** Stand-in size: text updates (default 300; notebooks pass fewer in quick mode). */
   standInUpdates?: number;
   /** Stand-in passkey run: copy and curriculum updates (default [150, 150]). */
   standInPasskeyUpdates?: [number, number];
@@ -256,9 +261,11 @@ export async function loadBaseModel(name: BaseModelName, options: LoadBaseModelO
       kept = LlamaForCausalLM.fromWeights(model.config, model.parameters);
     },
   });
-  const model = kept as unknown as LlamaForCausalLM;
+  if (kept === null) throw new Error(`${where}: the passkey run ended without a trained model`);
+  const model: LlamaForCausalLM = kept;
+  const learned = copyUpdates + updates >= 775 + 825 ? '' : '; with this few updates expect little retrieval';
   return {
     model, source: 'stand-in', record: null,
-    description: `a stand-in passkey base trained just now (${copyUpdates} + ${updates} of the recipe's 775 + 825 updates, ${((performance.now() - started) / 1000).toFixed(0)} s; it has not learned retrieval yet); ${howToCache}`,
+    description: `a stand-in passkey base trained just now (${copyUpdates} + ${updates} of the recipe's 775 + 825 updates, ${((performance.now() - started) / 1000).toFixed(0)} s${learned}); ${howToCache}`,
   };
 }

@@ -93,6 +93,8 @@ describe('the model cache', () => {
     fs.mkdirSync(incomplete, { recursive: true });
     fs.writeFileSync(path.join(incomplete, 'config.json'), '{}');
     expect(cachedBaseModel('passkey', dir)).toBeNull();
+    fs.writeFileSync(path.join(incomplete, 'pretrain.json'), '{"name": "passk');
+    expect(() => cachedBaseModel('passkey', dir)).toThrow(/pretrain.json is not valid JSON .*delete its folder and run `npm run pretrain -- --only passkey` again/);
   });
 
   it('bad names and options are refused with the fix', async () => {
