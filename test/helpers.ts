@@ -115,3 +115,28 @@ export function seededValues(n: number, seed: number, scale = 1): Float32Array {
 export function seededTensor(shape: number[], seed: number, scale = 1): Tensor {
   return tf.tensor(seededValues(shape.reduce((p, d) => p * d, 1), seed, scale), shape, 'float32');
 }
+
+/**
+ * `describe` when an optional environment is usable (`problem` null); otherwise a failing test under
+ * CI=true (CI must have it) and a loud skip elsewhere. `need` names it ("the Jupyter environment"),
+ * `failure` starts the CI error ("the notebook platform is not installed").
+ */
+export function describeWhenAvailable(name: string, problem: string | null, setupHint: string, need: string, failure: string, fn: () => void): void {
+  if (problem === null) {
+    describe(name, fn);
+    return;
+  }
+  const message = `${problem}. ${setupHint}`;
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it(`needs ${need} (CI=true: a missing one is a failure)`, () => {
+        throw new Error(`${failure}: ${message}`);
+      });
+    });
+    return;
+  }
+  const bar = '!'.repeat(100);
+  // eslint-disable-next-line no-console
+  console.warn(`${bar}\nSKIPPING "${name}": ${message}\n(under CI=true this is a failure)\n${bar}`);
+  describe.skip(name, fn);
+}

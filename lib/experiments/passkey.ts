@@ -1,7 +1,7 @@
 /**
  * Passkey retrieval in miniature: train a byte-level Llama on the passkey task at one length, then
  * measure retrieval accuracy by prompt length and key depth (the protocol of the official
- * `passkey_retrivial.py`, ../shared/reference/longlora.md §6.2, with our own seeded keys).
+ * `passkey_retrivial.py`, docs/protocols.md "Passkey retrieval", with our own seeded keys).
  *
  * The paper fine-tunes Llama-2 7B, which can already read; our small models start from nothing, so
  * they are trained on the task itself, in two phases: repeated random strings (lib/data

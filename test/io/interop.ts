@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readSafetensors } from '../../lib/io';
 import type { Tensor } from '../../lib/backend';
+import { describeWhenAvailable } from '../helpers';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -30,24 +31,7 @@ export type InteropEnvName = 'hf434' | 'hf5';
  * loud skip elsewhere. Checked once per file, at collection time.
  */
 export function describeWithInterop(env: InteropEnvName, name: string, fn: () => void): void {
-  const problem = interopEnv.venvProblem(env);
-  if (problem === null) {
-    describe(name, fn);
-    return;
-  }
-  const message = `${problem}. ${interopEnv.SETUP_HINT}`;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it(`needs the ${env} Python environment (CI=true: a missing one is a failure)`, () => {
-        throw new Error(`the interop environment ${env} is not usable: ${message}`);
-      });
-    });
-    return;
-  }
-  const bar = '!'.repeat(100);
-  // eslint-disable-next-line no-console
-  console.warn(`${bar}\nSKIPPING "${name}": ${message}\n(under CI=true this is a failure)\n${bar}`);
-  describe.skip(name, fn);
+  describeWhenAvailable(name, interopEnv.venvProblem(env), interopEnv.SETUP_HINT, `the ${env} Python environment`, `the interop environment ${env} is not usable`, fn);
 }
 
 /** Runs scripts/fixtures/interop.py with `args` in the environment `env`; throws with its output on failure. */

@@ -8,6 +8,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { describeWhenAvailable } from '../helpers';
 
 export const root = path.join(__dirname, '..', '..');
 
@@ -28,24 +29,7 @@ export const jupyterEnv = require(path.join(root, 'scripts', 'jupyter-env.js')) 
  * skip elsewhere. Checked once per file, at collection time.
  */
 export function describeWithJupyter(name: string, fn: () => void): void {
-  const problem = jupyterEnv.venvProblem();
-  if (problem === null) {
-    describe(name, fn);
-    return;
-  }
-  const message = `${problem}. ${jupyterEnv.SETUP_HINT}`;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs the Jupyter environment (CI=true: a missing one is a failure)', () => {
-        throw new Error(`the notebook platform is not installed: ${message}`);
-      });
-    });
-    return;
-  }
-  const bar = '!'.repeat(100);
-  // eslint-disable-next-line no-console
-  console.warn(`${bar}\nSKIPPING "${name}": ${message}\n(under CI=true this is a failure)\n${bar}`);
-  describe.skip(name, fn);
+  describeWhenAvailable(name, jupyterEnv.venvProblem(), jupyterEnv.SETUP_HINT, 'the Jupyter environment', 'the notebook platform is not installed', fn);
 }
 
 /** A code or markdown cell of a test notebook. */
