@@ -8,6 +8,11 @@
  *         interop tests that drive Python (`*.e2e.test.ts`).
  * `npm test` runs both (what CI and the README run).
  */
+// Mesa reads EGL_PLATFORM with getenv when Dawn opens OpenGL ES (the webgpu backend on a machine
+// without a GPU); jest's sandboxed process.env does not reach it, so set it here, where the workers
+// inherit it: a headless machine has no display, and surfaceless needs none (lib/backend/webgpu.ts).
+if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+
 const E2E = [
   '<rootDir>/test/**/*.e2e.test.ts',
   '<rootDir>/test/bench/bench.test.ts',

@@ -5,6 +5,8 @@
 import { tf, ready } from '../lib/backend';
 import type { BackendName } from '../lib/backend';
 import type { Tensor } from '@tensorflow/tfjs';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 
 export type Numeric = Tensor | ArrayLike<number> | number[][] | number[][][] | number[][][][];
 
@@ -83,6 +85,48 @@ export function numericBackends(): BackendName[] {
   return ['wasm'];
 }
 let warnedNoNative = false;
+
+/**
+ * Why the `webgpu` backend cannot run here, or null. Checks its optional packages, then asks Dawn for
+ * an adapter as lib/backend/webgpu.ts does (platform default, then OpenGL ES in compatibility mode on
+ * Linux), in a child process so that a crash in a driver cannot take the test worker down (~0.3 s,
+ * once per test file). The numerics suites cannot simply add webgpu to `numericBackends()`: they read
+ * results with `dataSync`, which webgpu in Node cannot do (test/backend/webgpu-numerics.test.ts reads
+ * asynchronously instead).
+ */
+export function webgpuProblem(): string | null {
+  if (webgpuProblemCache !== undefined) return webgpuProblemCache;
+  for (const pkg of ['webgpu/package.json', '@tensorflow/tfjs-backend-webgpu']) {
+    try {
+      require.resolve(pkg);
+    } catch {
+      return (webgpuProblemCache = `the optional package ${pkg.replace('/package.json', '')} is not installed`);
+    }
+  }
+  const script = `
+    const path = require('path');
+    const dir = path.dirname(require.resolve('webgpu/package.json'));
+    const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+    const { create, globals } = require(path.join(dir, 'dist', process.platform + '-' + arch, 'dawn.node'));
+    Object.assign(globalThis, globals);
+    (async () => {
+      const tries = [[[], {}]];
+      if (process.platform === 'linux') tries.push([['backend=opengles'], { featureLevel: 'compatibility' }]);
+      for (const [flags, options] of tries) {
+        const adapter = await create(flags).requestAdapter(options);
+        if (adapter) { console.log('ADAPTER ' + (adapter.info.device || adapter.info.description)); process.exit(0); }
+      }
+      console.log('NO ADAPTER');
+      process.exit(0);
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 60000, env: { ...process.env, EGL_PLATFORM: process.env.EGL_PLATFORM || 'surfaceless' } });
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('ADAPTER') || l.startsWith('NO ADAPTER'));
+  if (line === undefined) webgpuProblemCache = `probing Dawn failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-1)[0] ?? ''}`;
+  else if (line === 'NO ADAPTER') webgpuProblemCache = 'Dawn finds no WebGPU adapter (no GPU driver and no Mesa EGL/GLES libraries)';
+  else webgpuProblemCache = null;
+  return webgpuProblemCache;
+}
+let webgpuProblemCache: string | null | undefined;
 
 /** `numericBackends()` plus the pure-JS `cpu` backend, the reference the fast backends are held to. */
 export function numericBackendsAndCpu(): BackendName[] {

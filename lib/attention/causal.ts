@@ -11,7 +11,7 @@
  * obvious dense attention built on it (plain tf ops, autograd). `causalAttention` runs the fast path
  * (./fast/dense.ts: query blocks, own backward pass) where it is exact, the reference elsewhere.
  */
-import { tf, transposeLast2 } from '../backend';
+import { tf, transposeLast2, canReadSync } from '../backend';
 import type { Tensor, Tensor4D } from '../backend';
 import { assertFitsInMemory } from '../backend/memory';
 import { checkKnownKeys, describe } from '../util/options';
@@ -116,8 +116,14 @@ export function allFinite(x: Tensor): boolean {
  * non-finite; a key whose scores are all -Infinity leaves no trace in the output, yet its 0 x
  * Infinity reaches dq. So the keys are checked before and the output after (one sum each); the
  * reference's cost does not matter on the inputs it then gets.
+ *
+ * On a backend that cannot read synchronously (webgpu in Node: `canReadSync`) the checks would need
+ * a GPU read-back, so the fast path runs unchecked: exact on finite inputs, as above; where keys,
+ * queries or values hold NaN or Infinity its output and gradients are non-finite too, possibly in
+ * more entries than the reference's (the training loop skips such steps either way).
  */
 export function fastOrReference(k: Tensor, fast: () => Tensor4D, reference: () => Tensor4D): Tensor4D {
+  if (!canReadSync()) return fast();
   if (allFinite(k)) {
     const out = fast();
     if (allFinite(out)) return out;

@@ -5,6 +5,8 @@ export { ready, backendInfo, shutdownBackends, pickBackend, BACKEND_NAMES, DEFAU
 export type { BackendName, BackendInfo, ReadyOptions, BackendLoader, LoadedBackend } from './select';
 export { prepareNativeEnvironment } from './native';
 export type { NativeInfo } from './native';
+export { canReadSync, isSoftwareAdapter, webGpuAdapterInfo, DAWN_BACKENDS, WEBGPU_PACKAGES } from './webgpu';
+export type { WebGpuInfo, DawnBackend } from './webgpu';
 export { matmul, matmulNoGrad, matmulShape, transposeLast2 } from './matmul';
 export type { MatmulShape } from './matmul';
 export { assertFitsInMemory, backendMemoryLimit, formatBytes, WASM_HEAP_LIMIT_BYTES } from './memory';

@@ -1,11 +1,13 @@
 /**
  * Choosing and initialising the TensorFlow.js backend.
  *
- * Order when nothing is requested: `tensorflow-gpu` (`@tensorflow/tfjs-node-gpu`), `tensorflow`
- * (`@tensorflow/tfjs-node` on libtensorflow from PyPI, set up by `npm install`: see
- * scripts/setup-tensorflow.js), `wasm` (threaded SIMD: macOS, Windows, or where the native one could
- * not be set up), `cpu` (pure JS, a slow reference). The first that loads wins: the fastest.
- * `LONGLORA_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu` or `ready({ backend })` asks for one; a
+ * Order when nothing is requested: `tensorflow-gpu` (`@tensorflow/tfjs-node-gpu` on CUDA 12: see
+ * scripts/setup-tensorflow-gpu.js), `tensorflow` (`@tensorflow/tfjs-node` on libtensorflow from
+ * PyPI, set up by `npm install`: see scripts/setup-tensorflow.js), `webgpu` (Dawn, ./webgpu.ts: only
+ * on a real GPU; Mesa's software adapter is slower than wasm and is taken only when asked for),
+ * `wasm` (threaded SIMD: macOS, Windows, or where the native one could not be set up), `cpu` (pure
+ * JS, a slow reference). The first that loads wins: the fastest.
+ * `LONGLORA_BACKEND=tensorflow-gpu|tensorflow|webgpu|wasm|cpu` or `ready({ backend })` asks for one; a
  * requested backend that fails to load is an error that says why (no silent fallback).
  * `LONGLORA_WASM_THREADS` (or `ready({ threads })`) sets the wasm thread count (default: all cores,
  * at most 8). Native settings (oneDNN on, TF's logs quiet) are applied before libtensorflow loads:
@@ -18,9 +20,11 @@ import { createThreadedWasmBackend, MAX_WASM_THREADS } from './wasm-threads';
 import { registerWasmKernelFixes } from './wasm-kernels';
 import { prepareNativeEnvironment, withNativeStderrDropped } from './native';
 import type { NativeInfo } from './native';
+import { setUpWebGpu, webGpuNote } from './webgpu';
+import type { WebGpuInfo } from './webgpu';
 import { checkKnownKeys, describe } from '../util/options';
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendInfo {
@@ -32,6 +36,8 @@ export interface BackendInfo {
   reason: string;
   /** Native backends: libtensorflow's version and settings (oneDNN). */
   native?: NativeInfo;
+  /** webgpu: the adapter (device name, Dawn backend, software or GPU, buffer limits). */
+  webgpu?: WebGpuInfo;
 }
 
 export interface ReadyOptions {
@@ -41,8 +47,11 @@ export interface ReadyOptions {
   threads?: number;
 }
 
-/** One way to bring a backend up: resolves with the tf backend name to activate, or throws why not. */
-export type BackendLoader = (threads: number) => Promise<LoadedBackend>;
+/**
+ * One way to bring a backend up: resolves with the tf backend name to activate, or throws why not.
+ * `requested`: asked for by name (true) or tried by the automatic choice (false).
+ */
+export type BackendLoader = (threads: number, requested: boolean) => Promise<LoadedBackend>;
 
 /** What a loader brings up: the tf backend to activate, its threads, a note for `reason`, native settings. */
 export interface LoadedBackend {
@@ -50,6 +59,7 @@ export interface LoadedBackend {
   threads: number;
   note?: string;
   native?: NativeInfo;
+  webgpu?: WebGpuInfo;
 }
 
 function checkName(name: string, source: string): BackendName {
@@ -85,6 +95,8 @@ async function activate(tfName: string): Promise<void> {
 
 async function loadNative(pkg: string, wantGpu: boolean, setUp: string): Promise<LoadedBackend> {
   const settings = prepareNativeEnvironment();
+  // Without it TF reserves nearly all GPU memory when it starts, leaving none to other processes.
+  if (wantGpu && (process.env.TF_FORCE_GPU_ALLOW_GROWTH === undefined || process.env.TF_FORCE_GPU_ALLOW_GROWTH === '')) process.env.TF_FORCE_GPU_ALLOW_GROWTH = 'true';
   try {
     withNativeStderrDropped(() => require(pkg));
   } catch (e) {
@@ -94,7 +106,9 @@ async function loadNative(pkg: string, wantGpu: boolean, setUp: string): Promise
   const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } };
   const usingGpu = Boolean(backend.isUsingGpuDevice);
   if (wantGpu && !usingGpu) {
-    throw new Error(`${pkg} loaded but libtensorflow found no CUDA GPU (it needs CUDA 11.2 and cuDNN 8.1)`);
+    throw new Error(
+      `${pkg} loaded but libtensorflow found no CUDA GPU: it needs an NVIDIA driver for CUDA 12 and the CUDA 12 libraries that \`npm run backend:gpu\` stages (nvidia-smi shows the driver; environment.md, "GPU: CUDA")`,
+    );
   }
   const native: NativeInfo = { package: pkg, libtensorflow: backend.binding?.TF_Version ?? 'unknown', gpu: usingGpu, ...settings };
   const note = `libtensorflow ${native.libtensorflow}, oneDNN ${native.onednn ? 'on' : 'off'} (${native.onednnSource === 'default' ? 'our default: faster training' : 'TF_ENABLE_ONEDNN_OPTS'})`;
@@ -131,6 +145,12 @@ async function loadWasm(threads: number): Promise<LoadedBackend> {
   return { tfName: 'wasm', threads: getThreadsCount(), note: wasmFallbackNote };
 }
 
+async function loadWebGpu(requested: boolean): Promise<LoadedBackend> {
+  const info = await setUpWebGpu(!requested);
+  await activate('webgpu');
+  return { tfName: 'webgpu', threads: 1, note: webGpuNote(info), webgpu: info };
+}
+
 async function loadCpu(): Promise<LoadedBackend> {
   await activate('cpu');
   // The cpu backend greets Node users with a banner about tfjs-node on first use; we choose it
@@ -143,9 +163,15 @@ async function loadCpu(): Promise<LoadedBackend> {
 export const DEFAULT_LOADERS: Record<BackendName, BackendLoader> = {
   'tensorflow-gpu': () => loadNative('@tensorflow/tfjs-node-gpu', true, 'opt in with `npm run backend:gpu`'),
   tensorflow: () => loadNative('@tensorflow/tfjs-node', false, 'set it up with `npm run setup:tensorflow`'),
+  webgpu: (_threads, requested) => loadWebGpu(requested),
   wasm: (threads) => loadWasm(threads),
   cpu: () => loadCpu(),
 };
+
+/** The optional per-backend details of a loaded backend, for BackendInfo. */
+function extras(got: LoadedBackend): Pick<BackendInfo, 'native' | 'webgpu'> {
+  return { ...(got.native ? { native: got.native } : {}), ...(got.webgpu ? { webgpu: got.webgpu } : {}) };
+}
 
 /**
  * Tries `loaders` for the requested backend, or in order when none is requested.
@@ -159,9 +185,9 @@ export async function pickBackend(
 ): Promise<BackendInfo & { tfName: string }> {
   if (requested !== undefined) {
     try {
-      const got = await loaders[requested](threads);
+      const got = await loaders[requested](threads, true);
       const reason = `requested by ${requestSource}` + (got.note ? `; ${got.note}` : '');
-      return { name: requested, threads: got.threads, reason, tfName: got.tfName, ...(got.native ? { native: got.native } : {}) };
+      return { name: requested, threads: got.threads, reason, tfName: got.tfName, ...extras(got) };
     } catch (e) {
       throw new Error(`backend '${requested}' was requested by ${requestSource} but failed to load: ${message(e)}`);
     }
@@ -169,10 +195,10 @@ export async function pickBackend(
   const skipped: string[] = [];
   for (const name of BACKEND_NAMES) {
     try {
-      const got = await loaders[name](threads);
+      const got = await loaders[name](threads, false);
       const parts = [`automatic choice: first of ${BACKEND_NAMES.join(' > ')} that loads`, ...skipped];
       if (got.note) parts.push(got.note);
-      return { name, threads: got.threads, reason: parts.join('; '), tfName: got.tfName, ...(got.native ? { native: got.native } : {}) };
+      return { name, threads: got.threads, reason: parts.join('; '), tfName: got.tfName, ...extras(got) };
     } catch (e) {
       skipped.push(`${name} skipped: ${message(e)}`);
     }
@@ -211,7 +237,7 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendName> {
       (options.threads === undefined || current.name !== 'wasm' || current.threads === threads);
     if (sameAsCurrent && current !== null && tf.getBackend() !== undefined) return current.name;
     const picked = await pickBackend(DEFAULT_LOADERS, requested, threads, source);
-    current = { name: picked.name, threads: picked.threads, reason: picked.reason, ...(picked.native ? { native: picked.native } : {}) };
+    current = { name: picked.name, threads: picked.threads, reason: picked.reason, ...extras(picked) };
     return picked.name;
   };
   const chained: Promise<BackendName> = (pending ?? Promise.resolve('cpu' as BackendName)).catch(() => 'cpu' as BackendName).then(run);
@@ -222,7 +248,7 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendName> {
 /** Which backend runs, with how many threads, and why. Throws before `ready()` has resolved. */
 export function backendInfo(): BackendInfo {
   if (current === null) throw new Error('backendInfo(): no backend yet; `await ready()` first');
-  return { ...current, ...(current.native ? { native: { ...current.native } } : {}) };
+  return { ...current, ...(current.native ? { native: { ...current.native } } : {}), ...(current.webgpu ? { webgpu: { ...current.webgpu } } : {}) };
 }
 
 /**

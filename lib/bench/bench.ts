@@ -40,9 +40,10 @@ export async function measureMatmulGflops(n = MATMUL_N, runs = 7): Promise<numbe
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
   try {
     const t = await timeIt(
-      () => {
+      async () => {
+        // an asynchronous read: webgpu in Node cannot read synchronously (the other backends do the same work)
         const c = matmul(a, b);
-        c.dataSync();
+        await c.data();
         c.dispose();
       },
       { warmup: 2, runs },
@@ -84,13 +85,17 @@ async function measureAttentions(fns: Array<(q: Tensor4D, k: Tensor4D, v: Tensor
   const k = tf.randomNormal(shape, 0, 1, 'float32', 2) as Tensor4D;
   const v = tf.randomNormal(shape, 0, 1, 'float32', 3) as Tensor4D;
   const w = tf.randomNormal(shape, 0, 1, 'float32', 4);
-  const stepOf = (fn: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D) => () =>
-    tf.tidy(() => {
-      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(fn(a as Tensor4D, b as Tensor4D, c as Tensor4D), w)))([q, k, v]);
-      for (const g of grads) g.dataSync();
-    });
+  const stepOf = (fn: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D) => async () => {
+    const grads = tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(fn(a as Tensor4D, b as Tensor4D, c as Tensor4D), w)))([q, k, v]));
+    try {
+      // asynchronous reads: webgpu in Node has no synchronous one
+      for (const g of grads) await g.data();
+    } finally {
+      tf.dispose(grads);
+    }
+  };
   const results: Measured[] = [];
-  const runnable: Array<{ index: number; step: () => void }> = [];
+  const runnable: Array<{ index: number; step: () => Promise<void> }> = [];
   try {
     for (const [index, fn] of fns.entries()) {
       const step = stepOf(fn);

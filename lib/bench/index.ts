@@ -15,3 +15,5 @@ export { maxTrainableSeqLen } from './max-length';
 export type { MaxLengthOptions } from './max-length';
 export { benchTrainStep, benchConfig, SyntheticBatches, clearCachedConstants } from './train-step';
 export type { BenchAttention, TrainStepBenchOptions } from './train-step';
+export { gpuCheckBackend, gpuCheckMarkdown, GPU_BACKENDS } from './gpu-check';
+export type { GpuCheckSection, GpuCheckReport, GpuCheckOptions, DeviceKind } from './gpu-check';

@@ -28,12 +28,12 @@ describe('pickBackend with stubbed loaders', () => {
     expect(calls).toEqual(['tensorflow-gpu']);
   });
 
-  it('falls back gpu -> tensorflow -> wasm and says what it skipped and why', async () => {
+  it('falls back gpu -> tensorflow -> webgpu -> wasm and says what it skipped and why', async () => {
     const calls: string[] = [];
     const got = await pickBackend(stubs(['wasm', 'cpu'], calls), undefined, 2);
     expect(got.name).toBe('wasm');
     expect(got.threads).toBe(2);
-    expect(calls).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm']);
+    expect(calls).toEqual(['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm']);
     expect(got.reason).toMatch(/tensorflow-gpu skipped: tensorflow-gpu stub is not installed/);
     expect(got.reason).toMatch(/tensorflow skipped: tensorflow stub is not installed/);
   });
@@ -44,6 +44,16 @@ describe('pickBackend with stubbed loaders', () => {
 
   it('tensorflow is chosen over wasm when only the GPU package is missing', async () => {
     expect((await pickBackend(stubs(['tensorflow', 'wasm', 'cpu']), undefined, 2)).name).toBe('tensorflow');
+  });
+
+  it('webgpu comes after the native backends and before wasm; loaders learn whether they were asked for', async () => {
+    expect((await pickBackend(stubs(['tensorflow', 'webgpu', 'wasm', 'cpu']), undefined, 2)).name).toBe('tensorflow');
+    expect((await pickBackend(stubs(['webgpu', 'wasm', 'cpu']), undefined, 2)).name).toBe('webgpu');
+    const requested: boolean[] = [];
+    const loaders = { ...stubs(['webgpu', 'cpu']), webgpu: async (_t: number, asked: boolean) => (requested.push(asked), { tfName: 'webgpu', threads: 1 }) };
+    await pickBackend(loaders, undefined, 2);
+    await pickBackend(loaders, 'webgpu', 2);
+    expect(requested).toEqual([false, true]);
   });
 
   it('a requested backend is tried alone and its failure is an error that says why', async () => {
@@ -67,7 +77,7 @@ describe('ready() and backendInfo()', () => {
   });
 
   it('rejects an unknown backend name, from the API and from the environment', async () => {
-    await expect(ready({ backend: 'webgpu' as BackendName })).rejects.toThrow("ready({ backend }) = 'webgpu' is not a backend; use one of tensorflow-gpu, tensorflow, wasm, cpu");
+    await expect(ready({ backend: 'metal' as BackendName })).rejects.toThrow("ready({ backend }) = 'metal' is not a backend; use one of tensorflow-gpu, tensorflow, webgpu, wasm, cpu");
     process.env.LONGLORA_BACKEND = 'gpu';
     await expect(ready()).rejects.toThrow("LONGLORA_BACKEND = 'gpu' is not a backend");
   });
