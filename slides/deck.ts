@@ -50,7 +50,7 @@ export function sectionNotebook(s: Section): string | undefined {
 export interface Results {
   dir: string;
   extension: ContextExtensionJson;
-  passkey: PasskeyJson;
+  passkey: PasskeyView;
   bench: ll.BenchReport;
   /** The bench file's name (which backend). */
   benchFile: string;
@@ -65,12 +65,42 @@ interface ContextExtensionJson {
   quick?: boolean;
 }
 
-interface PasskeyJson {
+/** results/passkey.json of the first round: one model trained from scratch. */
+interface PasskeyJsonV1 {
   settings: { seqLen: number; trials: number; minutes: number; quick?: boolean };
-  baseContext: number;
-  trainSeconds: number;
-  byLength: Array<{ promptTokens: number; trials: number; accuracy: number; byDepth: Array<number | null>; beyondTrainingLength: boolean; sample: { expected: string; output: string } }>;
+  byLength: Array<{ promptTokens: number; trials: number; accuracy: number; byDepth: Array<number | null>; beyondTrainingLength: boolean }>;
   quick?: boolean;
+}
+
+/** results/passkey.json as lib/experiments' passkey extension writes it: one row per model. */
+interface PasskeyJsonV2 {
+  quick: boolean;
+  rows: Array<{ id: string; label: string; context: number; byLength: Array<{ tokens: number; accuracy: number; byDepth: Array<number | null>; trials: number; beyond: boolean }> }>;
+}
+
+/** Passkey results in one shape, whichever format the file has. */
+export interface PasskeyView {
+  /** What produced them, for the notes. */
+  how: string;
+  models: Array<{ label: string; context: number; byLength: Array<{ tokens: number; accuracy: number; byDepth: Array<number | null>; trials: number; beyond: boolean }> }>;
+  quick: boolean;
+}
+
+/** Reads either format of results/passkey.json (see the two interfaces above). */
+export function passkeyView(json: unknown, file: string): PasskeyView {
+  const j = json as Partial<PasskeyJsonV1 & PasskeyJsonV2>;
+  if (Array.isArray(j.rows) && j.rows.every((row) => Array.isArray(row.byLength))) {
+    return { how: 'npm run reproduce: passkey retrieval as context extension', quick: j.quick === true, models: j.rows.map((row) => ({ label: row.label, context: row.context, byLength: row.byLength })) };
+  }
+  if (Array.isArray(j.byLength) && j.settings !== undefined) {
+    const v1 = j as PasskeyJsonV1;
+    return {
+      how: `npm run reproduce, ${v1.settings.minutes} minutes of training on wasm`,
+      quick: v1.quick === true || v1.settings.quick === true,
+      models: [{ label: `passkey model (trained at ${v1.settings.seqLen})`, context: v1.settings.seqLen, byLength: v1.byLength.map((b) => ({ tokens: b.promptTokens, accuracy: b.accuracy, byDepth: b.byDepth, trials: b.trials, beyond: b.beyondTrainingLength })) }],
+    };
+  }
+  throw new Error(`slides: ${file} has neither format the deck reads (byLength, or rows[].byLength); update passkeyView in slides/deck.ts`);
 }
 
 function readJson<T>(file: string): T {
@@ -81,11 +111,11 @@ function readJson<T>(file: string): T {
 /** Reads results/ and refuses quick-mode files (the deck shows full runs only). */
 export function loadResults(dir: string): Results {
   const extension = readJson<ContextExtensionJson>(path.join(dir, 'context-extension.json'));
-  const passkey = readJson<PasskeyJson>(path.join(dir, 'passkey.json'));
+  const passkey = passkeyView(readJson<unknown>(path.join(dir, 'passkey.json')), path.join(dir, 'passkey.json'));
   const benchFile = ['bench-tensorflow.json', 'bench-wasm.json', 'bench.json'].find((f) => fs.existsSync(path.join(dir, f)));
   if (benchFile === undefined) throw new Error(`slides: no bench results in ${dir} (bench-tensorflow.json, bench-wasm.json or bench.json); run \`npm run bench\``);
   const bench = readJson<ll.BenchReport>(path.join(dir, benchFile));
-  for (const [name, quick] of [['context-extension.json', extension.quick ?? extension.settings.quick], ['passkey.json', passkey.quick ?? passkey.settings.quick], [benchFile, bench.quick]] as const) {
+  for (const [name, quick] of [['context-extension.json', extension.quick ?? extension.settings.quick], ['passkey.json', passkey.quick], [benchFile, bench.quick]] as const) {
     if (quick === true) throw new Error(`slides: ${path.join(dir, name)} is a quick-mode run; the deck shows full runs only: rerun without --quick`);
   }
   const flopsFile = path.join(dir, 'flops.md');
@@ -563,10 +593,27 @@ function section06(r: Results): SlideSpec[] {
   const names = ['base (context 256)', 'PI only', 'LongLoRA'];
   const pplRows = pick.flatMap((row, k) => lengths.map((n) => ({ model: names[k], length: n, perplexity: row.perplexity[String(n)] })));
   const pk = r.passkey;
-  const trainLen = pk.settings.seqLen;
-  const atTrain = pk.byLength.find((b) => b.promptTokens === trainLen);
   const thirds = ['first third', 'middle third', 'last third'];
-  const depthRows = pk.byLength.flatMap((b) => b.byDepth.map((a, i) => ({ tokens: b.promptTokens, depth: thirds[i], accuracy: a })).filter((x) => x.accuracy !== null));
+  const depthRows = pk.models.flatMap((m) => m.byLength.flatMap((b) => b.byDepth.map((a, i) => ({ model: m.label, tokens: b.tokens, depth: thirds[i], accuracy: a })).filter((x) => x.accuracy !== null)));
+  const trials = Math.max(...pk.models.flatMap((m) => m.byLength.map((b) => b.trials)));
+  const summary = pk.models
+    .map((m) => {
+      const own = m.byLength.find((b) => b.tokens === m.context);
+      const longest = m.byLength[m.byLength.length - 1];
+      return `${m.label}: ${own ? `${pct(own.accuracy)} at its ${m.context} tokens, ` : ''}${longest ? `${pct(longest.accuracy)} at ${longest.tokens}` : ''}`;
+    })
+    .join('; ');
+  const heat: Record<string, unknown> = {
+    width: 560, height: Math.max(90, 200 / pk.models.length),
+    encoding: {
+      x: { field: 'tokens', type: 'ordinal', title: 'prompt length (tokens)', axis: { labelAngle: 0 } },
+      y: { field: 'depth', type: 'ordinal', sort: thirds, title: pk.models.length > 1 ? null : 'key depth' },
+    },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'accuracy', type: 'quantitative', scale: { scheme: 'viridis', domain: [0, 1] }, title: 'accuracy' }, tooltip: [{ field: 'model' }, { field: 'tokens' }, { field: 'depth' }, { field: 'accuracy', type: 'quantitative', format: '.2f' }] } },
+      { mark: { type: 'text', fontSize: 22 }, encoding: { text: { field: 'accuracy', type: 'quantitative', format: '.2f' }, color: { condition: { test: 'datum.accuracy > 0.6', value: '#000000' }, value: '#ffffff' } } },
+    ],
+  };
   const prompt = ll.passkeyPrompt({ garbageChars: 60, prefixChars: 30, passKey: 5532 });
   return [
     {
@@ -618,21 +665,13 @@ function section06(r: Results): SlideSpec[] {
     {
       section: '06',
       title: 'Passkey accuracy by length and depth',
-      point: `Our passkey model (trained at ${trainLen} tokens): ${atTrain ? pct(atTrain.accuracy) : '—'} of keys exactly right at ${trainLen}, ${pk.byLength.map((b) => `${pct(b.accuracy)} at ${b.promptTokens}`).filter((_, i) => i !== pk.byLength.indexOf(atTrain!)).join(', ')}; ${pk.settings.trials} trials each.`,
+      point: `Exact keys (${trials} trials per length): ${summary}.`,
       figure: ll.vegaLiteFigure({
-        title: `Passkey accuracy by prompt length and key depth (${pk.settings.trials} trials per length)`,
+        title: `Passkey accuracy by prompt length and key depth (${trials} trials per length)`,
         data: { values: depthRows },
-        width: 560, height: 200,
-        encoding: {
-          x: { field: 'tokens', type: 'ordinal', title: 'prompt length (tokens)', axis: { labelAngle: 0 } },
-          y: { field: 'depth', type: 'ordinal', sort: thirds, title: 'key depth' },
-        },
-        layer: [
-          { mark: 'rect', encoding: { color: { field: 'accuracy', type: 'quantitative', scale: { scheme: 'viridis', domain: [0, 1] }, title: 'accuracy' }, tooltip: [{ field: 'tokens' }, { field: 'depth' }, { field: 'accuracy', type: 'quantitative', format: '.2f' }] } },
-          { mark: { type: 'text', fontSize: 22 }, encoding: { text: { field: 'accuracy', type: 'quantitative', format: '.2f' }, color: { condition: { test: 'datum.accuracy > 0.6', value: '#000000' }, value: '#ffffff' } } },
-        ],
+        ...(pk.models.length > 1 ? { facet: { row: { field: 'model', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 300 } } }, spec: heat } : heat),
       }),
-      notes: `From results/passkey.json (npm run reproduce, ${pk.settings.minutes} minutes of training on wasm). Each cell has few trials (a third of ${pk.settings.trials}), so read rows, not cells. The wrong answers skip or repeat a digit; the paper's 7B models reach 90%+ up to their training length.`,
+      notes: `From results/passkey.json (${pk.how}). Each cell has few trials (a third of ${trials}), so read rows, not cells. The wrong answers skip or repeat a digit; the paper's 7B models reach 90%+ up to their training length.`,
     },
   ];
 }
@@ -666,8 +705,8 @@ function ownReproductionTables(r: Results): ReproductionTableLike[] {
     { source: 'paper (8192 tokens)', setting: 'S2-Attn', gap: rel(paper[2][1], paper[0][1]) },
   ];
   const pk = r.passkey;
-  const accRows = pk.byLength.map((b) => ({ tokens: b.promptTokens, accuracy: 100 * b.accuracy, where: b.beyondTrainingLength ? 'beyond training length' : 'within training length' }));
-  const atTrain = pk.byLength.find((b) => b.promptTokens === pk.settings.seqLen);
+  const accRows = pk.models.flatMap((m) => m.byLength.map((b) => ({ model: m.label, tokens: b.tokens, accuracy: 100 * b.accuracy })));
+  const own = pk.models.map((m) => ({ m, at: m.byLength.find((b) => b.tokens === m.context) }));
   return [
     {
       id: 'flops', title: 'The cost model', paperRef: 'Table 11', quick: false, markdown: r.flopsMd,
@@ -701,11 +740,12 @@ function ownReproductionTables(r: Results): ReproductionTableLike[] {
         encoding: {
           x: { field: 'tokens', type: 'ordinal', title: 'prompt length (tokens)', axis: { labelAngle: 0 } },
           y: { field: 'accuracy', type: 'quantitative', title: 'exact keys (%)', scale: { domain: [0, 100] } },
-          color: { field: 'where', type: 'nominal', title: null, scale: { range: [OKABE_ITO[0], OKABE_ITO[5]] }, legend: { orient: 'bottom' } },
-          tooltip: [{ field: 'tokens' }, { field: 'accuracy', type: 'quantitative', format: '.0f' }],
+          ...(pk.models.length > 1 ? { xOffset: { field: 'model', type: 'nominal' } } : {}),
+          color: { field: 'model', type: 'nominal', title: null, scale: { range: [...OKABE_ITO] }, legend: pk.models.length > 1 ? { orient: 'bottom', labelLimit: 500 } : null },
+          tooltip: [{ field: 'model' }, { field: 'tokens' }, { field: 'accuracy', type: 'quantitative', format: '.0f' }],
         },
       }),
-      conclusion: `Retrieval is learned (${atTrain ? pct(atTrain.accuracy) : '—'} at the training length ${pk.settings.seqLen}) and survives beyond it, but stays below the paper's 90%+ target.`,
+      conclusion: `Exact keys at the trained length: ${own.map(({ m, at }) => `${m.label} ${at ? pct(at.accuracy) : '—'}`).join(', ')}; the paper's models stay at 90% and more up to theirs.`,
     },
   ];
 }
