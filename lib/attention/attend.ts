@@ -18,13 +18,17 @@ import type { AttentionSpec } from './spec';
 export interface AttendOptions {
   /** True inside a training step (sparse training-time attention applies). */
   training: boolean;
+  /** The layer's index (0-based): a pattern spec's `alternate` applies on odd layers. Default 0. */
+  layer?: number;
 }
 
 /** Runs the attention `spec` asks for on `[B, H, Tq, D]` queries and `[B, Hkv, Tk, D]` keys/values. */
 export function attend(spec: AttentionSpec, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: AttendOptions): Tensor4D {
   validateAttentionSpec(spec, 'attend: spec');
   if (options === null || typeof options !== 'object') throw new Error(`attend: options = ${describe(options)} must be { training: true } inside a training step, else { training: false }`);
-  checkKnownKeys('attend', options, ['training']);
+  checkKnownKeys('attend', options, ['training', 'layer']);
+  const layer = options.layer ?? 0;
+  if (!Number.isSafeInteger(layer) || layer < 0) throw new Error(`attend: options.layer = ${describe(layer)} must be a non-negative integer (the layer's index)`);
   const training = checkBoolean('attend', 'training', options.training);
   const { memory } = spec;
   if (spec.kind === 'full') return causalAttention(q, k, v, { blockSize: spec.blockSize, memory });
@@ -37,7 +41,8 @@ export function attend(spec: AttentionSpec, q: Tensor4D, k: Tensor4D, v: Tensor4
     }
     return shiftedSparseAttention(q, k, v, { groupSize: groupSizeFor(spec, n), variant: spec.variant, memory });
   }
-  const mask = attentionMask(spec.pattern, { heads: q.shape[1], seqLen: n, groupSize: groupSizeFor(spec, n), stride: spec.stride });
+  const pattern = spec.alternate !== undefined && layer % 2 === 1 ? spec.alternate : spec.pattern;
+  const mask = attentionMask(pattern, { heads: q.shape[1], seqLen: n, groupSize: groupSizeFor(spec, n), stride: spec.stride });
   try {
     return maskedAttention(q, k, v, mask, { memory });
   } finally {

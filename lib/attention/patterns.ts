@@ -30,6 +30,10 @@ import { maskedSoftmaxAttention } from './fast/dense';
  *   rolled index r(t) = (t - G/2) mod N; j is allowed when floor(r(i)/G) = floor(r(j)/G) and
  *   r(j) <= r(i). The last rolled group holds tokens [N - G/2, N) then [0, G/2), so tokens
  *   [0, G/2) see the sequence's end: not causal, on purpose (Algorithm 1 exactly).
+ * - `'s2-roll-reverse'`: as `'s2-roll'` with the shift the other way (the paper's Table 8 "variant 1":
+ *   shift up instead of down): r(t) = (t + G/2) mod N, so tokens [N - G/2, N) see the sequence's start.
+ * - `'shifted'`: every head as the second half of `'s2-offset'` (Table 6's "only pattern 2": all heads
+ *   shifted, none unshifted).
  * - `'dilated'`: inside aligned groups of G, causal, with dilation rate 1 on heads [0, H/2) and 2 on
  *   heads [H/2, H): rate-2 heads keep only keys at an even distance, (i - j) mod 2 = 0. (The paper
  *   varies the rate "evenly from 1 to 2 across heads", following LongNet; two rates split by head
@@ -40,9 +44,12 @@ import { maskedSoftmaxAttention } from './fast/dense';
  *   (i - j < G or (i - j) mod G = 0) (Child et al.'s strided pattern; the paper's setting uses a
  *   local size of N/4 and a stride of sqrt(N): pass `stride` for that).
  */
-export type PatternKind = 'full' | 'short' | 's2-offset' | 's2-roll' | 'dilated' | 'block-sparse' | 'stride-sparse';
+export type PatternKind = 'full' | 'short' | 's2-offset' | 's2-roll' | 's2-roll-reverse' | 'shifted' | 'dilated' | 'block-sparse' | 'stride-sparse';
 
-export const PATTERN_KINDS: readonly PatternKind[] = ['full', 'short', 's2-offset', 's2-roll', 'dilated', 'block-sparse', 'stride-sparse'];
+export const PATTERN_KINDS: readonly PatternKind[] = ['full', 'short', 's2-offset', 's2-roll', 's2-roll-reverse', 'shifted', 'dilated', 'block-sparse', 'stride-sparse'];
+
+/** Kinds whose rule shifts groups by G/2 (G must be even). */
+export const SHIFTED_PATTERN_KINDS: readonly PatternKind[] = ['s2-offset', 's2-roll', 's2-roll-reverse', 'shifted'];
 
 export interface PatternOptions {
   heads: number;
@@ -64,12 +71,16 @@ export function allowed(kind: PatternKind, h: number, heads: number, n: number, 
     case 's2-offset':
       if (!second) return j <= i && Math.floor(i / g) === Math.floor(j / g);
       return j <= i && Math.floor((i + g / 2) / g) === Math.floor((j + g / 2) / g);
-    case 's2-roll': {
+    case 's2-roll':
+    case 's2-roll-reverse': {
       if (!second) return j <= i && Math.floor(i / g) === Math.floor(j / g);
-      const ri = (((i - g / 2) % n) + n) % n;
-      const rj = (((j - g / 2) % n) + n) % n;
+      const shift = kind === 's2-roll' ? -g / 2 : g / 2;
+      const ri = (((i + shift) % n) + n) % n;
+      const rj = (((j + shift) % n) + n) % n;
       return rj <= ri && Math.floor(ri / g) === Math.floor(rj / g);
     }
+    case 'shifted':
+      return j <= i && Math.floor((i + g / 2) / g) === Math.floor((j + g / 2) / g);
     case 'dilated':
       return j <= i && Math.floor(i / g) === Math.floor(j / g) && (!second || (i - j) % 2 === 0);
     case 'block-sparse': {
@@ -106,13 +117,13 @@ function checkPatternOptions(kind: PatternKind, o: PatternOptions): PatternOptio
   positive('seqLen', o.seqLen);
   positive('groupSize', o.groupSize);
   if (o.stride !== undefined) positive('stride', o.stride);
-  const needsEvenHeads = kind === 's2-offset' || kind === 's2-roll' || kind === 'dilated';
+  const needsEvenHeads = kind === 's2-offset' || kind === 's2-roll' || kind === 's2-roll-reverse' || kind === 'dilated';
   if (needsEvenHeads && o.heads % 2 !== 0) throw new Error(`attentionMask('${kind}'): heads = ${o.heads} must be even (the rule splits heads into halves)`);
-  const shifted = kind === 's2-offset' || kind === 's2-roll';
+  const shifted = SHIFTED_PATTERN_KINDS.includes(kind);
   if (shifted && o.groupSize % 2 !== 0) throw new Error(`attentionMask('${kind}'): groupSize = ${o.groupSize} must be even (the shift is G/2)`);
   if (kind !== 'full' && o.groupSize > o.seqLen) throw new Error(`attentionMask('${kind}'): groupSize = ${o.groupSize} exceeds seqLen = ${o.seqLen}`);
-  if (kind === 's2-roll' && o.seqLen % o.groupSize !== 0) {
-    throw new Error(`attentionMask('s2-roll'): groupSize = ${o.groupSize} must divide seqLen = ${o.seqLen} (the roll regroups whole groups)`);
+  if ((kind === 's2-roll' || kind === 's2-roll-reverse') && o.seqLen % o.groupSize !== 0) {
+    throw new Error(`attentionMask('${kind}'): groupSize = ${o.groupSize} must divide seqLen = ${o.seqLen} (the roll regroups whole groups)`);
   }
   return o;
 }

@@ -7,7 +7,7 @@
 import { checkKnownKeys, closestKey, describe } from '../util/options';
 import type { AttentionMemory } from './options';
 import type { S2Variant } from './s2';
-import { PATTERN_KINDS } from './patterns';
+import { PATTERN_KINDS, SHIFTED_PATTERN_KINDS } from './patterns';
 import type { PatternKind } from './patterns';
 
 /** Dense causal attention; `blockSize` bounds memory (see causalAttention). */
@@ -46,6 +46,11 @@ export interface PatternAttentionSpec {
   groupSizeRatio?: number;
   groupSize?: number;
   stride?: number;
+  /**
+   * Odd-numbered layers use this pattern instead (same G and stride): the paper's Table 6 "S2 across
+   * layers" is `{ pattern: 'short', alternate: 'shifted' }`, shifted and unshifted layers in turn.
+   */
+  alternate?: PatternKind;
   atInference?: boolean;
   memory?: AttentionMemory;
 }
@@ -58,7 +63,7 @@ export const ATTENTION_KINDS: readonly AttentionSpec['kind'][] = ['full', 's2', 
 const SPEC_KEYS: Record<AttentionSpec['kind'], readonly string[]> = {
   full: ['kind', 'blockSize', 'memory'],
   s2: ['kind', 'groupSizeRatio', 'groupSize', 'variant', 'groupSizeRule', 'baseContext', 'atInference', 'memory'],
-  pattern: ['kind', 'pattern', 'groupSizeRatio', 'groupSize', 'stride', 'atInference', 'memory'],
+  pattern: ['kind', 'pattern', 'groupSizeRatio', 'groupSize', 'stride', 'alternate', 'atInference', 'memory'],
 };
 
 const isInt = (x: unknown, min: number): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= min;
@@ -107,7 +112,8 @@ export function validateAttentionSpec(spec: unknown, where = 'attention'): asser
   if (kind === 'pattern') {
     check('pattern', (x) => PATTERN_KINDS.includes(x as PatternKind), `one of ${quoted(PATTERN_KINDS)}`);
     if (s.pattern === undefined) throw new Error(`${where}: kind 'pattern' needs pattern, one of ${quoted(PATTERN_KINDS)}`);
-    const shifted = s.pattern === 's2-offset' || s.pattern === 's2-roll';
+    check('alternate', (x) => PATTERN_KINDS.includes(x as PatternKind), `one of ${quoted(PATTERN_KINDS)} (the pattern of odd-numbered layers)`);
+    const shifted = SHIFTED_PATTERN_KINDS.includes(s.pattern as PatternKind) || SHIFTED_PATTERN_KINDS.includes(s.alternate as PatternKind);
     check('groupSize', shifted ? isEvenInt : (x) => isInt(x, 1), shifted ? 'an even integer >= 2 (the shift is G/2)' : 'a positive integer');
     check('stride', (x) => isInt(x, 1), 'a positive integer');
   }

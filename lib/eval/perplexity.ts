@@ -28,7 +28,10 @@ export interface PerplexityOptions {
   seqLens: number[];
   /** Distance between window starts (official 256). */
   stride?: number;
-  /** Evaluate at most this many windows per length, evenly spaced over all of them (for demos and CI). */
+  /**
+   * Evaluate at most this many windows per length, evenly spaced over eval.py's windows (for demos and
+   * CI); every chosen window then counts in both means.
+   */
   maxWindows?: number;
   /** Allow lengths past the model's context (the "before extension" baselines). Default false. */
   allowExtrapolation?: boolean;
@@ -130,7 +133,8 @@ export async function evaluatePerplexity(model: CausalLM, tokens: Int32Array, op
     const started = performance.now();
     const evalStarts = windowStarts(tokens.length, seqLen, stride, 'eval');
     const allStarts = windowStarts(tokens.length, seqLen, stride, 'eval_distributed');
-    const chosen = evenlySpaced(allStarts, options.maxWindows);
+    // maxWindows counts windows of eval.py's mean (its start indices); without it, every window of both protocols
+    const chosen = options.maxWindows === undefined ? allStarts : evenlySpaced(evalStarts, options.maxWindows);
     const evalSet = new Set(evalStarts);
     let windowMeanSum = 0;
     let windowCount = 0;
@@ -147,7 +151,7 @@ export async function evaluatePerplexity(model: CausalLM, tokens: Int32Array, op
       tokenLossSum += sum;
       tokenCount += losses.length;
       hits += h;
-      // eval.py's mean skips the popped last window; with maxWindows it still holds for the others
+      // eval.py's mean skips the popped last window (chosen only when maxWindows is unset)
       if (evalSet.has(start)) {
         windowMeanSum += sum / losses.length;
         windowCount += 1;

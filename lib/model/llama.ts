@@ -318,7 +318,7 @@ export class LlamaForCausalLM {
             newKeys.push(tf.keep(k));
             newValues.push(tf.keep(v));
           }
-          const attended = attend(cfg.attention, q, k, v, { training }); // [B, H, T, D]
+          const attended = attend(cfg.attention, q, k, v, { training, layer: i }); // [B, H, T, D]
           x = tf.add(x, this.linear(`${p}.self_attn.o_proj`, fromHeads(attended))) as Tensor2D;
           const n2 = rmsNorm(x, this.param(`${p}.post_attention_layernorm.weight`) as Tensor1D, cfg.rmsNormEps);
           const gated = swiglu(this.linear(`${p}.mlp.gate_proj`, n2), this.linear(`${p}.mlp.up_proj`, n2)); // [B*T, F]

@@ -34,6 +34,16 @@ const HAND: Record<PatternKind, { g: number; head0: boolean[][]; head1: boolean[
     head0: rows('10000000', '11000000', '11100000', '11110000', '00001000', '00001100', '00001110', '00001111'),
     head1: rows('10000011', '11000011', '00100000', '00110000', '00111000', '00111100', '00000010', '00000011'),
   },
+  's2-roll-reverse': {
+    g: 4, // rolled the other way: order 6 7 0 1 | 2 3 4 5, the same groups in the same order
+    head0: rows('10000000', '11000000', '11100000', '11110000', '00001000', '00001100', '00001110', '00001111'),
+    head1: rows('10000011', '11000011', '00100000', '00110000', '00111000', '00111100', '00000010', '00000011'),
+  },
+  shifted: {
+    g: 4, // every head on the shifted groups [0,2) [2,6) [6,8)
+    head0: rows('10000000', '11000000', '00100000', '00110000', '00111000', '00111100', '00000010', '00000011'),
+    head1: rows('10000000', '11000000', '00100000', '00110000', '00111000', '00111100', '00000010', '00000011'),
+  },
   dilated: {
     g: 4, // head 1: rate 2 inside groups
     head0: rows('10000000', '11000000', '11100000', '11110000', '00001000', '00001100', '00001110', '00001111'),
@@ -68,6 +78,17 @@ describe('attentionMask: the exact index rule of every kind', () => {
     expect(attentionMaskArray(kind, { heads: 2, seqLen: 8, groupSize: g })).toEqual([head0, head1]);
   });
 
+  it("the paper's Table 8 variant 1 (shift the other way) is the same attention as Algorithm 1: +G/2 and -G/2 form the same groups in the same order", () => {
+    for (const [n, g] of [
+      [8, 2],
+      [12, 4],
+      [24, 6],
+      [32, 8],
+    ]) {
+      expect(attentionMaskArray('s2-roll-reverse', { heads: 4, seqLen: n, groupSize: g })).toEqual(attentionMaskArray('s2-roll', { heads: 4, seqLen: n, groupSize: g }));
+    }
+  });
+
   it('block-sparse at N = 12 drops blocks two back', () => {
     const m = attentionMaskArray('block-sparse', { heads: 1, seqLen: 12, groupSize: 4 })[0];
     expect(m[8].slice(0, 4)).toEqual([false, false, false, false]);
@@ -97,11 +118,11 @@ describe('attentionMask: the exact index rule of every kind', () => {
     expect(attentionMaskArray('short', { heads: 2, seqLen: 16, groupSize: 16 })).toEqual(attentionMaskArray('full', { heads: 2, seqLen: 16, groupSize: 16 }));
   });
 
-  it('every kind except s2-roll is causal; s2-roll is not', () => {
+  it('every kind except the rolls is causal; s2-roll and s2-roll-reverse are not', () => {
     for (const kind of PATTERN_KINDS) {
       const m = attentionMaskArray(kind, { heads: 4, seqLen: 16, groupSize: 4 });
       const future = m.some((head) => head.some((r, i) => r.some((ok, j) => ok && j > i)));
-      expect([kind, future]).toEqual([kind, kind === 's2-roll']);
+      expect([kind, future]).toEqual([kind, kind === 's2-roll' || kind === 's2-roll-reverse']);
     }
   });
 
@@ -126,7 +147,7 @@ describe('maskedAttention', () => {
   const v = seededValues(2 * 2 * 12 * 4, 3);
   const w = seededValues(2 * 4 * 12 * 4, 4);
 
-  it.each(PATTERN_KINDS.filter((k) => k !== 's2-roll').map((k) => [k]))('%s: forward and gradients match a float64 reference over the mask', (kind) => {
+  it.each(PATTERN_KINDS.filter((k) => k !== 's2-roll' && k !== 's2-roll-reverse').map((k) => [k]))('%s: forward and gradients match a float64 reference over the mask', (kind) => {
     const m = attentionMaskArray(kind, { heads: 4, seqLen: 12, groupSize: 4 });
     const ref = denseAttention64(q, k, v, w, dims, (h, i) => m[h][i].flatMap((ok, j) => (ok ? [j] : [])));
     const got = tf.tidy(() => {

@@ -20,6 +20,7 @@ describe('validateAttentionSpec', () => {
     { kind: 'pattern', pattern: 'short' },
     { kind: 'pattern', pattern: 'stride-sparse', groupSize: 5, stride: 3 },
     { kind: 'pattern', pattern: 's2-roll', groupSizeRatio: 0.5, atInference: false },
+    { kind: 'pattern', pattern: 'short', alternate: 'shifted' },
   ])('accepts %j', (spec) => {
     expect(() => validateAttentionSpec(spec)).not.toThrow();
   });
@@ -54,6 +55,8 @@ describe('validateAttentionSpec', () => {
     [{ kind: 'pattern', pattern: 'banded' }, /attention.pattern = "banded" must be one of 'full', 'short'/],
     [{ kind: 'pattern', pattern: 's2-offset', groupSize: 5 }, /attention.groupSize = 5 must be an even integer >= 2/],
     [{ kind: 'pattern', pattern: 'short', stride: 0 }, /attention.stride = 0 must be a positive integer/],
+    [{ kind: 'pattern', pattern: 'short', alternate: 'diagonal' }, /attention.alternate = "diagonal" must be one of 'full', 'short'.*\(the pattern of odd-numbered layers\)/],
+    [{ kind: 'pattern', pattern: 'short', alternate: 'shifted', groupSize: 5 }, /attention.groupSize = 5 must be an even integer >= 2/],
   ])('rejects %j', (spec, message) => {
     expect(() => validateAttentionSpec(spec)).toThrow(message);
   });
@@ -79,6 +82,20 @@ describe('validateAttentionSpec', () => {
         const x = tf.zeros([1, 2, 8, 2]) as Tensor4D;
         expect(() => attend({ kind: 's2', group_size: 4 } as never, x, x, x, { training: true })).toThrow(/attend: spec: unknown key 'group_size'/);
         expect(() => attend({ kind: 'dense' } as never, x, x, x, { training: false })).toThrow(/attend: spec.kind = "dense" is not an attention kind/);
+        expect(() => attend({ kind: 'full' }, x, x, x, { training: true, layer: -1 })).toThrow(/options.layer = -1 must be a non-negative integer/);
+      });
+    });
+
+    it("a pattern's alternate runs on odd layers only (Table 6's S2 across layers)", () => {
+      tf.tidy(() => {
+        const [q, k, v] = [1, 2, 3].map((s) => tf.randomNormal([1, 4, 16, 8], 0, 1, 'float32', s) as Tensor4D);
+        const spec = { kind: 'pattern', pattern: 'short', alternate: 'shifted', groupSize: 4 } as const;
+        const short = attend({ kind: 'pattern', pattern: 'short', groupSize: 4 }, q, k, v, { training: true });
+        const shifted = attend({ kind: 'pattern', pattern: 'shifted', groupSize: 4 }, q, k, v, { training: true });
+        expect(tf.max(tf.abs(tf.sub(attend(spec, q, k, v, { training: true, layer: 0 }), short))).dataSync()[0]).toBe(0);
+        expect(tf.max(tf.abs(tf.sub(attend(spec, q, k, v, { training: true, layer: 2 }), short))).dataSync()[0]).toBe(0);
+        expect(tf.max(tf.abs(tf.sub(attend(spec, q, k, v, { training: true, layer: 1 }), shifted))).dataSync()[0]).toBe(0);
+        expect(tf.max(tf.abs(tf.sub(short, shifted))).dataSync()[0]).toBeGreaterThan(0.01);
       });
     });
   });

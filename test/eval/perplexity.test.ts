@@ -52,7 +52,8 @@ describe('perplexity (eval.py protocol)', () => {
     const [row] = await evaluatePerplexity(constantModel(259), tokens, { seqLens: [64], stride: 32, maxWindows: 5 });
     expect(row.perplexity).toBeCloseTo(259, 3);
     expect(row.tokenWeightedPerplexity).toBeCloseTo(259, 3);
-    expect(row.windowsScored).toBe(4); // 5 evenly spaced, the last of which eval.py does not count
+    expect(row.windowsScored).toBe(5); // 5 evenly spaced over eval.py's windows: all in its mean
+    expect(row.tokenWeightedWindows).toBe(5);
     expect(row.maxWindows).toBe(5);
   });
 
