@@ -41,3 +41,5 @@ export { RepeatedStringBatches, CurriculumBatches, passkeyCurriculumStages } fro
 export type { LabeledBatchSource, RepeatedStringBatchesOptions, CurriculumStageSource, CurriculumBatchesOptions, PasskeyCurriculumStage, PasskeyCurriculumStagesOptions } from './curriculum';
 export { sentenceSpans } from './sentences';
 export type { SentenceSpan } from './sentences';
+export { RepeatedPassageBatcher, longRangeWindows, drawPlacement, applyRepeat } from './long-range';
+export type { RepeatPlacement, RepeatOptions, RepeatedPassageBatcherOptions, LongRangeWindowOptions, LongRangeWindow } from './long-range';

@@ -10,3 +10,5 @@ export type { PasskeyLengthAccuracy, PasskeyAccuracyOptions, PasskeyAccuracyTabl
 export type { PasskeyEvalOptions, PasskeyLengthResult } from './passkey';
 export { fitBigram, bigramLoss, bigramLogProb } from './bigram';
 export type { BigramModel, BigramOptions, BigramLossOptions } from './bigram';
+export { evaluateLongRange } from './long-range';
+export type { LongRangeOptions, LongRangeResult } from './long-range';
