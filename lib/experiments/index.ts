@@ -6,3 +6,17 @@ export type { ContextExtensionOptions, ContextExtensionResult, ContextExtensionR
 export { flopsTableMarkdown, contextExtensionMarkdown, passkeyMarkdown, PAPER_FLOPS, PAPER_TABLE1 } from './report';
 export { BASE_MODEL_NAMES, BASE_MODEL_RECIPE_VERSION, TEXT_BASE_DEFAULTS, baseModelDir, baseModelsDir, cachedBaseModel, loadBaseModel, pretrainBaseModel, pretrainTextBase } from './pretrain';
 export type { BaseModelName, BaseModelRecord, LoadBaseModelOptions, LoadedBaseModel, PretrainBaseModelOptions, PretrainedBase, TextBaseOptions } from './pretrain';
+export { flopsFigure } from './report';
+export { PAPER_TABLE2, PAPER_TABLE6, PAPER_TABLE7, PAPER_TABLE8, PAPER_TABLE12, PAPER_TABLE13, PAPER_FIGURE4 } from './paper-tables';
+export { runFinetuneRow, finetuneData } from './finetune-rows';
+export type { FinetuneRecipe, FinetuneRow, FinetuneRowResult, FinetuneData, RowProgress } from './finetune-rows';
+export { ABLATION_SECTIONS, EXTENSION_SEEDS, ablationPlan, ablationRecipe, runAblation, readAblation } from './ablations';
+export type { AblationSection, AblationPlan, AblationResult, RunAblationOptions } from './ablations';
+export { ablationMarkdown, ablationFigure, extensionMarkdown, extensionConclusion, table2Markdown, table6Markdown, table7Markdown, table8Markdown, spread, differs, groupBySetting } from './ablation-report';
+export type { Spread } from './ablation-report';
+export { runPasskeyExtension, passkeyExtensionRecipe, passkeyExtensionMarkdown, passkeyExtensionConclusion, passkeyExtensionFigure, wilsonHalfWidth } from './passkey-extension';
+export type { PasskeyExtensionRecipe, PasskeyExtensionResult, PasskeyModelRow, RunPasskeyExtensionOptions } from './passkey-extension';
+export { runCostTables, costTablesMarkdown, costTablesFigure, costConclusion, COST_ROWS } from './cost-tables';
+export type { CostTablesResult, CostCell } from './cost-tables';
+export { reproductionTables, REPRODUCTION_ORDER } from './tables';
+export type { ReproductionTable } from './tables';

@@ -3,6 +3,9 @@
  * (paper values from arXiv 2309.12307 v3, as collected in the project's reference notes).
  */
 import { flopsBreakdown } from '../cost/flops';
+import { vegaLiteFigure } from '../viz/figure';
+import type { Figure } from '../viz/figure';
+import { PAPER_TABLE1 } from './paper-tables';
 import { presets } from '../model';
 import { TABLE1_VARIANTS } from './context-extension';
 import type { ContextExtensionResult, FinetuneVariant } from './context-extension';
@@ -20,12 +23,7 @@ export const PAPER_FLOPS: Array<[number, boolean, number, number, number, number
   [65536, true, 562.9, 281.5, 567.4, 17.3, 1429.1],
 ];
 
-/** Paper v3 Table 1 (Llama-2 7B, full fine-tuning, PG19 validation perplexity at the training length). */
-export const PAPER_TABLE1: Array<[string, number, number, number]> = [
-  ['Full Attn (long, PI)', 8.02, 8.05, 8.04],
-  ['Short Attn (1/4, no shift)', 8.29, 8.83, 9.47],
-  ['S2-Attn (1/4, shift)', 8.04, 8.03, 8.08],
-];
+export { PAPER_TABLE1 };
 
 const t1 = (x: number) => (Math.round(x / 1e11) / 10).toFixed(1);
 
@@ -46,6 +44,40 @@ export function flopsTableMarkdown(): string {
     'Ours: `flopsBreakdown(presets.llama2_7b, n, { attention })`, forward FLOPs of one sequence, 2 FLOPs per multiply-add, attention over the full N x N (S2: N x G, G = N/4), elementwise gating and norm passes counted as a graph profiler counts them; totals are sums of the rounded parts, as the paper\'s. Paper: v3 Table 11 (torchprofile).',
   );
   return lines.join('\n');
+}
+
+/** Table 11 as a figure: forward TFLOPs of Llama-2 7B by part, full attention beside S2-Attn, per context (ours; equal to the paper's). */
+export function flopsFigure(): Figure {
+  const values = PAPER_FLOPS.flatMap(([n, s2]) => {
+    const f = flopsBreakdown(presets.llama2_7b, n, { attention: s2 ? 's2' : 'full' });
+    const setting = `${n / 1024}k ${s2 ? 'S2-Attn' : 'full'}`;
+    return (
+      [
+        ['Attn', f.attn],
+        ['Proj', f.proj],
+        ['FFN', f.ffn],
+        ['Others', f.others],
+      ] as Array<[string, number]>
+    ).map(([part, flops]) => ({ setting, context: n, part, tflops: flops / 1e12 }));
+  });
+  return vegaLiteFigure({
+    title: { text: 'Forward FLOPs of Llama-2 7B by part (paper Table 11)', subtitle: 'closed form (lib/cost); S2-Attn computes N x N/4 scores' },
+    data: { values },
+    width: 560,
+    height: 280,
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'setting', type: 'nominal', sort: values.map((v) => v.setting).filter((v, i, a) => a.indexOf(v) === i), title: null, axis: { labelAngle: -30 } },
+      y: { field: 'tflops', type: 'quantitative', title: 'TFLOPs per sequence', scale: { type: 'linear' } },
+      color: { field: 'part', type: 'nominal', sort: ['Attn', 'Proj', 'FFN', 'Others'], title: 'part' },
+      order: { field: 'part', sort: 'ascending' },
+      tooltip: [
+        { field: 'setting', type: 'nominal' },
+        { field: 'part', type: 'nominal' },
+        { field: 'tflops', type: 'quantitative', format: '.1f', title: 'TFLOPs' },
+      ],
+    },
+  });
 }
 
 /** The context-extension experiment beside the paper's Table 1. */

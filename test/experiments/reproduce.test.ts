@@ -7,6 +7,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { reproductionTables } from '../../lib/experiments';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -18,33 +19,40 @@ function reproduce(args: string[]): Promise<{ stdout: string; stderr: string; co
   });
 }
 
-it('npm run reproduce -- --quick writes every table with the paper beside ours', async () => {
+it('npm run reproduce -- --quick writes every table with the paper beside ours, its figure, and what reproductionTables reads', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longlora-reproduce-'));
   const r = await reproduce(['--quick', '--out', dir]);
   if (r.code !== 0) throw new Error(`reproduce failed (${r.code}): ${r.stderr.slice(-3000)}`);
-  expect(fs.readdirSync(dir).sort()).toEqual(['context-extension.json', 'context-extension.md', 'flops.md', 'passkey.json', 'passkey.md']);
+  const sections = ['extension', 'table2', 'table6', 'table7', 'table8', 'passkey', 'cost'];
+  const expected = ['flops.md', 'flops.svg', 'flops.vl.json', ...sections.flatMap((s) => [`${s}.json`, `${s}.md`, `${s}.svg`, `${s}.vl.json`])].sort();
+  expect(fs.readdirSync(dir).sort()).toEqual(expected);
 
   const flops = fs.readFileSync(path.join(dir, 'flops.md'), 'utf8');
   expect(flops).toContain('| 65536 | ✓ | 562.9 / 562.9 |'); // ours / paper, Table 11
   expect(flops).toMatch(/Quick smoke run \(not results\)/);
+  for (const s of sections) {
+    const md = fs.readFileSync(path.join(dir, `${s}.md`), 'utf8');
+    expect(md).toMatch(/Quick smoke run of the pipeline: these numbers are not results/);
+    expect(md).toContain(`npm run reproduce -- --quick --only ${s}`);
+    expect(md).not.toMatch(/NaN/);
+    expect(fs.readFileSync(path.join(dir, `${s}.svg`), 'utf8')).toMatch(/^<svg/);
+  }
+  expect(fs.readFileSync(path.join(dir, 'passkey.md'), 'utf8')).toMatch(/Paper \(v3 Figure 4\)/);
+  expect(fs.readFileSync(path.join(dir, 'cost.md'), 'utf8')).toMatch(/Paper Table 12[\s\S]*Paper Table 13/);
 
-  const ext = JSON.parse(fs.readFileSync(path.join(dir, 'context-extension.json'), 'utf8'));
-  const lengths: number[] = ext.settings.evalLengths;
-  expect(ext.rows.length).toBeGreaterThanOrEqual(2); // the base model and at least one fine-tune
-  for (const row of ext.rows) for (const n of lengths) expect(Number.isFinite(row.perplexity[n]) && row.perplexity[n] > 1).toBe(true);
-  const extMd = fs.readFileSync(path.join(dir, 'context-extension.md'), 'utf8');
-  expect(extMd).toContain('| S2-Attn (1/4, shift) | 8.04 | 8.03 | 8.08 |'); // the paper's Table 1 row
-  expect(extMd).toMatch(/^How: presets\.small/m);
-
-  const passkey = JSON.parse(fs.readFileSync(path.join(dir, 'passkey.json'), 'utf8'));
-  for (const b of passkey.byLength) expect(b.accuracy).toBeGreaterThanOrEqual(0);
-  const passkeyMd = fs.readFileSync(path.join(dir, 'passkey.md'), 'utf8');
-  expect(passkeyMd).toMatch(/Paper \(v3 Figure 4\)/);
+  // what notebook 07 and the slides read: every section, marked quick
+  const tables = reproductionTables(dir);
+  expect(tables.map((t) => t.id)).toEqual(['flops', ...sections]);
+  for (const t of tables) {
+    expect(t.quick).toBe(t.id !== 'flops');
+    expect(t.markdown.length).toBeGreaterThan(100);
+    expect(t.figure).not.toBeNull();
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 it('npm run reproduce rejects an unknown section with the usage', async () => {
   const r = await reproduce(['--only', 'table9']);
   expect(r.code).not.toBe(0);
-  expect(r.stderr).toMatch(/--only takes a comma-separated list of flops, extension, passkey; got 'table9'/);
+  expect(r.stderr).toMatch(/--only takes a comma-separated list of flops, extension, table2, table6, table7, table8, passkey, cost; got 'table9'/);
 });
