@@ -261,6 +261,7 @@ export async function setUpWebGpu(requireHardware: boolean): Promise<WebGpuInfo>
         });
         const backend = new pkg.WebGPUBackend(device, adapter.info);
         explainSyncReads(backend);
+        guardDeviceLimits(backend, device as DeviceLike, limits.maxStorageBufferBindingSize, info);
         return backend;
       },
       1, // below wasm (2): a bare tf.ready() never picks it
@@ -296,6 +297,68 @@ function explainSyncReads(backend: tf.KernelBackend): void {
     }
     return readSync(dataId);
   };
+}
+
+interface DeviceLike {
+  addEventListener(type: 'uncapturederror', listener: (event: { error?: { message?: string } }) => void): void;
+}
+
+/**
+ * Makes the device's limits and errors visible. WebGPU reports a failed validation (most often: a
+ * tensor larger than `maxStorageBufferBindingSize`, 128 MiB on Mesa) only as an "uncaptured error"
+ * event, and tfjs neither checks nor waits: the result is silently wrong, or its read never settles
+ * and Node exits without a word. So: (1) every program's inputs and output are checked against the
+ * binding limit before it is dispatched, throwing a message that says what to change; (2) any other
+ * uncaptured device error rejects the reads waiting at that moment and the next one.
+ */
+function guardDeviceLimits(backend: tf.KernelBackend, device: DeviceLike, maxBinding: number, info: WebGpuInfo): void {
+  type TensorInfoLike = { shape: number[]; dtype: string };
+  const b = backend as unknown as {
+    runWebGPUProgram(program: { outputShape: number[]; constructor: { name: string }; shaderKey?: string }, inputs: TensorInfoLike[], ...rest: unknown[]): unknown;
+    read(dataId: object): Promise<unknown>;
+  };
+  const bytes = (shape: number[]) => 4 * shape.reduce((p, d) => p * d, 1);
+  const run = b.runWebGPUProgram.bind(backend);
+  b.runWebGPUProgram = (program, inputs, ...rest) => {
+    const sizes = [...inputs.map((x) => bytes(x.shape)), bytes(program.outputShape)];
+    const worst = Math.max(...sizes);
+    if (worst > maxBinding) {
+      const shape = [...inputs.map((x) => x.shape), program.outputShape][sizes.indexOf(worst)];
+      throw new Error(
+        `webgpu: a ${program.constructor.name} on a [${shape.join(', ')}] tensor (${(worst / 2 ** 20).toFixed(0)} MiB) is larger than one buffer binding ` +
+          `may be on ${describeAdapter(info)} (maxStorageBufferBindingSize ${(maxBinding / 2 ** 20).toFixed(0)} MiB); use a shorter sequence, a smaller batch or attention blockSize, or another backend`,
+      );
+    }
+    return run(program, inputs, ...rest);
+  };
+  let failure: Error | null = null;
+  const waiting = new Set<(e: Error) => void>();
+  device.addEventListener('uncapturederror', (event) => {
+    failure = new Error(`webgpu: the device reported an error, so results computed since are not trustworthy: ${firstLine(event.error?.message ?? 'unknown error')}`);
+    for (const reject of waiting) reject(failure);
+    waiting.clear();
+  });
+  const read = b.read.bind(backend);
+  b.read = (dataId: object) =>
+    new Promise((resolve, reject) => {
+      if (failure !== null) {
+        const e = failure;
+        failure = null;
+        reject(e);
+        return;
+      }
+      waiting.add(reject);
+      read(dataId).then(
+        (values) => {
+          waiting.delete(reject);
+          resolve(values);
+        },
+        (e) => {
+          waiting.delete(reject);
+          reject(e);
+        },
+      );
+    });
 }
 
 declare const OffscreenCanvas: unknown;

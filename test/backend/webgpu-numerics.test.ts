@@ -133,6 +133,14 @@ describeWhenAvailable(
         expectClose(await runAsync((q, k, v) => causalAttention(q, k, v, { blockSize, memory: 'recompute' }), x), want);
       });
 
+      it('a tensor larger than one buffer binding may be throws, saying so (instead of a silently wrong result)', () => {
+        const limit = backendInfo().webgpu?.maxStorageBufferBindingSize as number;
+        if (limit > 2 ** 28) return; // a GPU with a large limit: too much memory to provoke it here
+        const before = tf.memory().numTensors;
+        expect(() => tf.fill([limit / 4 + 1024], 1)).toThrow(/webgpu: a FillProgram on a \[\d+\] tensor \(\d+ MiB\) is larger than one buffer binding may be on .* \(maxStorageBufferBindingSize \d+ MiB\); use a shorter sequence/);
+        expect(tf.memory().numTensors).toBe(before);
+      });
+
       it('a GPU tensor read synchronously says what to do; token ids made from arrays stay readable', async () => {
         const y = tf.square(tf.tensor([1, 2, 3]));
         expect(() => y.dataSync()).toThrow(/webgpu in Node cannot read a GPU tensor synchronously.*await t.data\(\)/);
