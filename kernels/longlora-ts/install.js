@@ -7,7 +7,7 @@
  *   default      into the project's .venv (sys-prefix): seen by `npm start`, `npm run notebooks`
  *   --user       into the user's Jupyter data dir (seen by any Jupyter of this user)
  *   --prefix=DIR into DIR/share/jupyter/kernels
- *   --backend=tensorflow-gpu|tensorflow|wasm|cpu   fixes LONGLORA_BACKEND for the kernel
+ *   --backend=tensorflow-gpu|tensorflow|webgpu|wasm|cpu   fixes LONGLORA_BACKEND for the kernel
  *   --threads=N  fixes LONGLORA_WASM_THREADS for the kernel
  */
 'use strict';
@@ -17,7 +17,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { KERNEL_NAME, venvBin, venvDir, SETUP_HINT } = require('../../scripts/jupyter-env');
 
-const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 const TEMPLATE = path.join(__dirname, 'kernel.template.json');
 const LAUNCHER = path.join(__dirname, 'launch.js');
 

@@ -159,7 +159,7 @@ describe('kernel spec', () => {
 
   it('installer options are checked', () => {
     expect(installer.parseArgs(['--user', '--backend=wasm', '--threads=2'])).toEqual({ user: true, prefix: null, backend: 'wasm', threads: '2' });
-    expect(() => installer.parseArgs(['--backend=gpu'])).toThrow("unknown or invalid option '--backend=gpu'; use --user, --prefix=DIR, --backend=tensorflow-gpu|tensorflow|wasm|cpu, --threads=1..8");
+    expect(() => installer.parseArgs(['--backend=gpu'])).toThrow("unknown or invalid option '--backend=gpu'; use --user, --prefix=DIR, --backend=tensorflow-gpu|tensorflow|webgpu|wasm|cpu, --threads=1..8");
     expect(() => installer.parseArgs(['--threads=9'])).toThrow("invalid option '--threads=9'");
     expect(() => installer.parseArgs(['--user', '--prefix=/tmp/x'])).toThrow('--user and --prefix exclude each other');
   });

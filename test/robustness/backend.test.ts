@@ -25,7 +25,7 @@ const withEnv = (name: string, value: string, call: () => unknown) => async () =
 
 describe('ready', () => {
   const cases = (): BadCase[] => [
-    ["an unknown backend 'gpu'", () => ready({ backend: 'gpu' as never }), [/ready\(\{ backend \}\) = 'gpu' is not a backend; use one of tensorflow-gpu, tensorflow, wasm, cpu/]],
+    ["an unknown backend 'gpu'", () => ready({ backend: 'gpu' as never }), [/ready\(\{ backend \}\) = 'gpu' is not a backend; use one of tensorflow-gpu, tensorflow, webgpu, wasm, cpu/]],
     ['a backend name in capitals', () => ready({ backend: 'CPU' as never }), [/= 'CPU' is not a backend/]],
     ["tfjs's own name 'webgl'", () => ready({ backend: 'webgl' as never }), [/= 'webgl' is not a backend/]],
     ['0 threads', () => ready({ backend: 'wasm', threads: 0 }), [/ready\(\{ threads: 0 \}\): threads must be an integer from 1 to 8/]],
@@ -39,7 +39,7 @@ describe('ready', () => {
     // was a TypeError (reading 'backend' of null)
     ['null options', () => ready(null as never), [/ready: options must be an object, got null/]],
     ['a native backend that is not installed', () => ready({ backend: 'tensorflow-gpu' }), [/backend 'tensorflow-gpu' was requested by ready\(\{ backend \}\) but failed to load: @tensorflow\/tfjs-node-gpu is not installed or does not load .*; opt in with `npm run backend:gpu`/]],
-    ["LONGLORA_BACKEND='gpu'", withEnv('LONGLORA_BACKEND', 'gpu', () => ready()), [/LONGLORA_BACKEND = 'gpu' is not a backend; use one of tensorflow-gpu, tensorflow, wasm, cpu/]],
+    ["LONGLORA_BACKEND='gpu'", withEnv('LONGLORA_BACKEND', 'gpu', () => ready()), [/LONGLORA_BACKEND = 'gpu' is not a backend; use one of tensorflow-gpu, tensorflow, webgpu, wasm, cpu/]],
     ["LONGLORA_WASM_THREADS='abc'", withEnv('LONGLORA_WASM_THREADS', 'abc', () => ready({ backend: 'cpu' })), [/LONGLORA_WASM_THREADS = 'abc' must be an integer from 1 to 8/]],
   ];
   it.each(cases())('%s', async (_name, call, patterns) => {
