@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildDeck, SECTIONS } from '../slides/deck';
 import { prepareFigure } from '../slides/prepare';
+import { deckTheme } from '../slides/layout';
 import { copyAssets, renderDeck, SLIDE_HEIGHT, SLIDE_WIDTH } from '../slides/render';
 import type { RenderedSlide } from '../slides/render';
 import { launchChromium } from '../slides/chromium';
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(args.out, { recursive: true });
   const fontCss = copyAssets(args.out);
   const indexHtml = path.join(args.out, 'index.html');
-  fs.writeFileSync(indexHtml, renderDeck(rendered, { title: 'LongLoRA in TypeScript: a 45-minute class', fontCss }));
+  fs.writeFileSync(indexHtml, renderDeck(rendered, { title: 'LongLoRA in TypeScript: a 45-minute class', fontCss, theme: deckTheme() }));
   const htmlSeconds = (Date.now() - t0) / 1000;
   const pdfFile = path.join(args.out, 'longlora-slides.pdf');
   let pdfSeconds = 0;

@@ -3,9 +3,17 @@
  * grids, SVG sizes, tick values readable at 20 px.
  */
 import type { VegaLiteSpec } from 'longlora-ts';
+// the palette module alone (constants, no imports), so that this file stays free of the library's backends
+import { MASK_COLORS, OKABE_ITO } from '../lib/viz/palette';
 import { MIN_FONT_PX } from './render';
+import type { DeckTheme } from './render';
 
 const TEXT = MIN_FONT_PX;
+
+/** The deck's colours from lib/viz's palette: titles in the masks' dark blue, accents Okabe-Ito. */
+export function deckTheme(): DeckTheme {
+  return { ink: '#1a1a1a', accent: MASK_COLORS.attends, accent2: OKABE_ITO[0], muted: '#4d4d4d', rule: OKABE_ITO[1] };
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

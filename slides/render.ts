@@ -104,10 +104,24 @@ export function copyAssets(outDir: string): string {
   }).join('\n');
 }
 
-/** The deck's own style: one font family, dark text, the figures' blue for titles, 20 px minimum. */
-export function deckCss(): string {
+/** The deck's colours (slides/prepare.ts takes them from lib/viz's palette, so slides match figures). */
+export interface DeckTheme {
+  /** Body text. */
+  ink: string;
+  /** Titles. */
+  accent: string;
+  /** Section labels, progress bar, controls. */
+  accent2: string;
+  /** Secondary text (captions, slide number). */
+  muted: string;
+  /** The rule under titles. */
+  rule: string;
+}
+
+/** The deck's own style: one font family, dark text, the figures' colours, 20 px minimum. */
+export function deckCss(theme: DeckTheme): string {
   return `
-:root { --ink: #1a1a1a; --accent: #1f4e79; --accent2: #0072B2; --muted: #4d4d4d; --rule: #E69F00; }
+:root { --ink: ${theme.ink}; --accent: ${theme.accent}; --accent2: ${theme.accent2}; --muted: ${theme.muted}; --rule: ${theme.rule}; }
 .reveal { font-family: ${FONT_FAMILY}; color: var(--ink); font-size: 24px; }
 .reveal .slides { text-align: left; }
 .reveal .slides section { box-sizing: border-box; width: ${SLIDE_WIDTH}px; height: ${SLIDE_HEIGHT}px; padding: 0; overflow: hidden; }
@@ -178,7 +192,7 @@ function pageScript(): string {
 }
 
 /** The deck page (index.html) for `slides`; assets are expected in ./assets (see `copyAssets`). */
-export function renderDeck(slides: RenderedSlide[], { title, fontCss }: { title: string; fontCss: string }): string {
+export function renderDeck(slides: RenderedSlide[], { title, fontCss, theme }: { title: string; fontCss: string; theme: DeckTheme }): string {
   const figures: SlideFigure[] = [];
   const sections = slides.map((s, k) => {
     let body = '';
@@ -220,7 +234,7 @@ export function renderDeck(slides: RenderedSlide[], { title, fontCss }: { title:
 <link rel="stylesheet" href="assets/reveal.css">
 <style>
 ${fontCss}
-${deckCss()}
+${deckCss(theme)}
 </style>
 </head>
 <body>

@@ -2,7 +2,8 @@
  * The slide figures' layout arithmetic (slides/layout.ts): facet grids, SVG sizes, readable tick
  * values, and the Markdown tables of results/*.md.
  */
-import { facetGrid, logTicks, markdownTableRows, svgSize, thinOrdinalAxes, tickLabel } from '../../slides/layout';
+import { contrastRatio, MASK_COLORS, OKABE_ITO } from '../../lib/viz/palette';
+import { deckTheme, facetGrid, logTicks, markdownTableRows, svgSize, thinOrdinalAxes, tickLabel } from '../../slides/layout';
 
 describe('slides layout', () => {
   it('counts facet columns and rows from the inline data', () => {
@@ -47,5 +48,13 @@ describe('slides layout', () => {
       { context: '8192', 'S2-Attn': '✓', 'Attn ours / paper': '8.8 / 8.8' },
     ]);
     expect(markdownTableRows('no table here')).toEqual([]);
+  });
+
+  it("takes the deck's colours from the figures' palette, every text colour readable on white (WCAG AA, 4.5:1)", () => {
+    const theme = deckTheme();
+    expect(theme.accent).toBe(MASK_COLORS.attends);
+    expect(OKABE_ITO).toContain(theme.accent2);
+    expect(OKABE_ITO).toContain(theme.rule);
+    for (const text of [theme.ink, theme.accent, theme.accent2, theme.muted]) expect(contrastRatio(text, '#ffffff')).toBeGreaterThanOrEqual(4.5);
   });
 });

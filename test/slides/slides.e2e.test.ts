@@ -138,7 +138,7 @@ describeWhenAvailable('slides', chromiumProblem(), 'Install Chromium (`apt-get i
       { ...slide('figure that fails', ''), figure: { kind: 'vega-lite', spec: { mark: 'no-such-mark', data: { values: [] } }, svg: '<svg width="10" height="10"></svg>', alt: 'broken' } },
     ];
     // no fontCss: the deck's font is missing too
-    fs.writeFileSync(path.join(dir, 'index.html'), renderDeck(slides, { title: 'bad deck', fontCss: '' }));
+    fs.writeFileSync(path.join(dir, 'index.html'), renderDeck(slides, { title: 'bad deck', fontCss: '', theme: { ink: '#000000', accent: '#000000', accent2: '#000000', muted: '#000000', rule: '#000000' } }));
     const check = await checkDeck(browser, path.join(dir, 'index.html'), { readyTimeoutMs: 20000 });
     const on = (n: number): ProblemKind[] => check.problems.filter((p) => p.slide === n).map((p) => p.kind);
     const all = check.problems.map((p) => p.kind);
