@@ -11,8 +11,8 @@
  *   table8     S2-Attn variants
  *   passkey    passkey retrieval as context extension (Figure 4)
  *   cost       time per update and peak memory by length (Tables 12 and 13)
- * The fine-tuning sections start from the `copying` base of `npm run pretrain` (the text base after
- * a copying stage), passkey from the `passkey` base (each trained first when not cached). A section keeps its finished rows and resumes after an interruption (--fresh starts it
+ * The fine-tuning sections start from the `text` base of `npm run pretrain`, passkey from the
+ * `passkey` base (each trained first when not cached). A section keeps its finished rows and resumes after an interruption (--fresh starts it
  * over). --quick runs every section tiny (a smoke test of the pipeline, not results; minutes).
  */
 import './ensure-built';
@@ -97,8 +97,7 @@ async function main(): Promise<void> {
     const training = ll.buildTokenStream(ll.sotuSplits().train);
     const heldOut = ll.encode(ll.flattenWhitespace(ll.mobyDickText()));
     if (ablations.length > 0) {
-      // the text base after its copying stage: it reads English and copies within its context
-      const text = await baseModel('copying', quick, log);
+      const text = await baseModel('text', quick, log);
       const data = ll.finetuneData(training, heldOut);
       for (const section of ablations) {
         const r = await ll.runAblation(section, {

@@ -60,14 +60,14 @@ export interface AblationResult {
 /** Fine-tuning settings of the full runs (minutes per row on 2 cores) and of `--quick` (seconds). */
 export function ablationRecipe(quick: boolean, target = 1024): FinetuneRecipe {
   if (quick) return { target, steps: 2, lr: 1e-3, loraLr: 4e-3, warmupSteps: 1, repeatShare: 0.5, passageLength: 16, evalWindows: 1, longRangeWindows: 2 };
-  return { target, steps: 250, lr: 1e-3, loraLr: 4e-3, warmupSteps: 20, repeatShare: 0.5, passageLength: 64, evalWindows: 6, longRangeWindows: 24 };
+  return { target, steps: 200, lr: 1e-3, loraLr: 4e-3, warmupSteps: 20, repeatShare: 0.5, passageLength: 64, evalWindows: 6, longRangeWindows: 16 };
 }
 
 /** Table 1's training-time attentions and LongLoRA, as row templates. */
 const TABLE1_ROWS: Array<Omit<FinetuneRow, 'id' | 'seed'> & { key: string }> = [
   { key: 'full', label: 'full attention, full FT', attention: { kind: 'full' }, trainable: 'full' },
-  { key: 'short', label: 'short attention (no shift), full FT', attention: { kind: 'pattern', pattern: 'short' }, trainable: 'full' },
-  { key: 's2', label: 'S2-Attn, full FT', attention: { kind: 's2' }, trainable: 'full' },
+  { key: 'short', label: 'short attention (no shift), full FT', attention: { kind: 'pattern', pattern: 'short' }, trainable: 'full', evalOwn: true },
+  { key: 's2', label: 'S2-Attn, full FT', attention: { kind: 's2' }, trainable: 'full', evalOwn: true },
   { key: 'longlora', label: 'LongLoRA: S2-Attn + LoRA+', attention: { kind: 's2' }, trainable: 'lora+norm+embed' },
 ];
 

@@ -6,11 +6,6 @@
  * - `text`: `presets.small` (context 256, byte-level) pre-trained on State of the Union addresses,
  *   so it reads English; notebooks 04-06 extend it and reproduce's context-extension experiment
  *   starts from the same recipe.
- * - `copying`: the text base after a copying stage (repeated random strings, and State of the Union
- *   windows with a passage repeated within the context), so it reads English and copies what it has
- *   seen in its context: the induction heads every pre-trained LLM has (Olsson et al. 2022), which
- *   the plain text base never forms because prose rarely repeats. The paper's fine-tuning tables in
- *   miniature start from it, so that fine-tuning can extend copying to longer distances.
  * - `passkey`: `presets.small` trained by the passkey experiment (`runPasskeyExperiment` at its
  *   defaults: repeated strings, then the official prompt at 256-512 tokens with position
  *   interpolation to 512), so it retrieves a passkey at its own context.
@@ -30,18 +25,14 @@ import type { LlamaConfig } from '../model';
 import { Trainer } from '../train/trainer';
 import type { StepInfo } from '../train/trainer';
 import type { ProgressMode } from '../train/progress';
-import { buildTokenStream, sotuSplits, WindowBatcher, RepeatedPassageBatcher, RepeatedStringBatches, longRangeWindows, encode, flattenWhitespace, mobyDickText } from '../data';
-import type { LabeledBatch } from '../data';
-import type { BatchSource, TrainBatch } from '../train/types';
-import { evaluateLongRange } from '../eval/long-range';
-import type { LongRangeResult } from '../eval/long-range';
+import { buildTokenStream, sotuSplits, WindowBatcher } from '../data';
 import { loadPretrained, savePretrained, writeJsonAtomic } from '../io';
 import { checkKnownKeys, checkPositiveInt, checkSeed, describe } from '../util/options';
 import { runPasskeyExperiment } from './passkey';
 import type { PasskeyExperimentOptions } from './passkey';
 
 /** The two base models. */
-export const BASE_MODEL_NAMES = ['text', 'copying', 'passkey'] as const;
+export const BASE_MODEL_NAMES = ['text', 'passkey'] as const;
 export type BaseModelName = (typeof BASE_MODEL_NAMES)[number];
 
 /** Bumped when a recipe changes, so a cache of an older recipe is not mistaken for this one. */
@@ -107,84 +98,6 @@ export async function pretrainTextBase(options: TextBaseOptions = {}): Promise<P
   }
 }
 
-/** The copying stage's recipe (the `copying` base: the text base, then this). */
-export interface CopyStageOptions {
-  /** Updates (default 1000). */
-  updates?: number;
-  /** Every k-th update is text with a repeated passage, the others repeated random strings (default 4). */
-  textEvery?: number;
-  /** Learning rate, constant after 20 warm-up updates (default 1e-3). */
-  lr?: number;
-  seed?: number;
-  onStep?: (info: StepInfo) => void;
-}
-
-export const COPY_STAGE_DEFAULTS = Object.freeze({ updates: 1000, textEvery: 4, lr: 1e-3, seed: 0 });
-
-/** Update i: text when i % textEvery = textEvery - 1, else repeated strings; deterministic in i (resume-exact). */
-class CopyStageBatches implements BatchSource {
-  private index = 0;
-  constructor(private readonly strings: RepeatedStringBatches, private readonly text: RepeatedPassageBatcher, private readonly textEvery: number) {}
-  next(): TrainBatch {
-    const i = this.index++;
-    if (i % this.textEvery === this.textEvery - 1) return this.text.next();
-    const b: LabeledBatch = this.strings.next();
-    return { inputIds: b.inputIds, labels: b.labels, batchSize: b.batchSize, seqLen: b.seqLen };
-  }
-  state(): unknown {
-    return { index: this.index, strings: this.strings.state(), text: this.text.state() };
-  }
-  restore(state: unknown): void {
-    const s = state as { index: number; strings: unknown; text: unknown };
-    this.index = s.index;
-    this.strings.restore(s.strings);
-    this.text.restore(s.text);
-  }
-}
-
-/**
- * The copying stage, in place on `model` (a text base): repeated random digit strings (32 of 40
- * tokens per update: lib/data `repeatedStringExamples`, the look-back with nothing else to predict
- * from) and, every `textEvery`-th update, 4 State of the Union windows each with a 48-token passage
- * repeated 64 or more tokens later (so the look-back carries over to prose). Returns the losses.
- */
-export async function teachCopying(model: LlamaForCausalLM, options: CopyStageOptions = {}): Promise<{ losses: number[]; seconds: number }> {
-  const where = 'teachCopying';
-  checkKnownKeys(where, options, ['updates', 'textEvery', 'lr', 'seed', 'onStep']);
-  const { updates = COPY_STAGE_DEFAULTS.updates, textEvery = COPY_STAGE_DEFAULTS.textEvery, lr = COPY_STAGE_DEFAULTS.lr, seed = COPY_STAGE_DEFAULTS.seed } = options;
-  checkPositiveInt(where, 'updates', updates);
-  checkPositiveInt(where, 'textEvery', textEvery);
-  checkSeed(where, seed);
-  const context = model.config.maxPositionEmbeddings;
-  const strings = new RepeatedStringBatches({ batchSize: 32, seqLen: 40, seed: seed + 3, alphabet: '0123456789', chars: [4, 12] });
-  const text = new RepeatedPassageBatcher(buildTokenStream(sotuSplits().train), { seqLen: context, batchSize: 4, share: 1, passageLength: Math.min(48, Math.floor(context / 4)), minDistance: Math.floor(context / 4), seed: seed + 1 });
-  const started = performance.now();
-  const trainer = new Trainer(model, new CopyStageBatches(strings, text, textEvery), {
-    steps: updates,
-    lr,
-    schedule: 'constant_with_warmup',
-    warmupSteps: Math.min(20, Math.floor(updates / 5)),
-    betas: [0.9, 0.95],
-    gradAccumSteps: 1,
-    maxGradNorm: 1,
-    progress: 'silent',
-  }, { onStep: options.onStep });
-  try {
-    const result = await trainer.train();
-    if (result.status !== 'completed') throw new Error(`${where}: training ${result.status} at update ${result.steps}${result.divergence ? `: ${result.divergence.message}` : ''}`);
-    return { losses: result.history.map((r) => r.loss), seconds: (performance.now() - started) / 1000 };
-  } finally {
-    trainer.dispose();
-  }
-}
-
-/** The copy measure within a base's context: held-out prose with a 32-token passage repeated 3/8 of the context or more back (16 windows). */
-export async function copyingWithinContext(model: LlamaForCausalLM): Promise<LongRangeResult> {
-  const n = model.config.maxPositionEmbeddings;
-  const windows = longRangeWindows(encode(flattenWhitespace(mobyDickText())), { seqLen: n, passageLength: Math.min(32, Math.floor(n / 4)), minDistance: Math.floor((3 * n) / 8), count: 16, seed: 1 });
-  return evaluateLongRange(model, windows);
-}
-
 /** The model cache: `LONGLORA_MODELS_DIR`, else `$LONGLORA_CACHE/models`, else `$XDG_CACHE_HOME/longlora-ts/models`, else `~/.cache/longlora-ts/models`. */
 export function baseModelsDir(): string {
   if (process.env.LONGLORA_MODELS_DIR) return path.resolve(process.env.LONGLORA_MODELS_DIR);
@@ -210,14 +123,12 @@ export interface BaseModelRecord {
   backend: string;
   updates: number;
   seconds: number;
-  /** Mean training loss of the last 50 updates (text, copying: of its copying stage) or the last update (passkey). */
+  /** Mean training loss of the last 50 updates (text) or the last update (passkey). */
   finalLoss: number;
   /** The first 20 updates' losses: the value a short run can be checked against. */
   firstLosses: number[];
   /** For the passkey base: greedy accuracy by prompt length at the end of training. */
   passkeyAccuracy?: Array<{ tokens: number; accuracy: number }>;
-  /** For the copying base: the copy measure within its context (`copyingWithinContext`) before and after the copying stage. */
-  copying?: { before: LongRangeResult; after: LongRangeResult; textUpdates: number; copyUpdates: number; textSource: 'cache' | 'trained' };
   date: string;
 }
 
@@ -225,9 +136,8 @@ export interface BaseModelRecord {
 export interface PretrainBaseModelOptions {
   /** The cache folder (default `baseModelsDir()`). */
   dir?: string;
-  /** Override the update counts (text: `updates`; copying: `copy.updates`; passkey: `copyUpdates` and `updates`), e.g. for a short check. */
+  /** Override the update counts (text: `updates`; passkey: `copyUpdates` and `updates`), e.g. for a short check. */
   text?: TextBaseOptions;
-  copy?: CopyStageOptions;
   passkey?: Omit<PasskeyExperimentOptions, 'onTrained' | 'log'>;
   log?: (line: string) => void;
 }
@@ -239,7 +149,7 @@ export interface PretrainBaseModelOptions {
 export async function pretrainBaseModel(name: BaseModelName, options: PretrainBaseModelOptions = {}): Promise<{ dir: string; record: BaseModelRecord }> {
   const where = 'pretrainBaseModel';
   checkBaseModelName(where, name);
-  checkKnownKeys(where, options, ['dir', 'text', 'copy', 'passkey', 'log']);
+  checkKnownKeys(where, options, ['dir', 'text', 'passkey', 'log']);
   const log = options.log ?? (() => undefined);
   const dir = baseModelDir(name, options.dir);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
@@ -255,44 +165,6 @@ export async function pretrainBaseModel(name: BaseModelName, options: PretrainBa
     }
     const tail = base.losses.slice(-50);
     record = { name, recipeVersion: BASE_MODEL_RECIPE_VERSION, command, backend, updates: base.updates, seconds: base.seconds, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, firstLosses: base.losses.slice(0, 20), date: new Date().toISOString() };
-  } else if (name === 'copying') {
-    // stage 1 is the text base's recipe: the cached text base when there is one with default settings (the same run)
-    const cachedText = options.text === undefined ? cachedBaseModel('text', options.dir) : null;
-    let model: LlamaForCausalLM;
-    let textSeconds: number;
-    if (cachedText !== null) {
-      log(`stage 1: the cached text base (${cachedText.updates} updates)`);
-      model = await loadPretrained(baseModelDir('text', options.dir));
-      textSeconds = cachedText.seconds;
-    } else {
-      log('stage 1: training the text base');
-      const base = await pretrainTextBase({ progress: 'auto', ...options.text });
-      model = base.model;
-      textSeconds = base.seconds;
-    }
-    try {
-      const before = await copyingWithinContext(model);
-      log(`stage 2: the copying stage (${options.copy?.updates ?? COPY_STAGE_DEFAULTS.updates} updates); copy perplexity before ${before.copyPerplexity.toFixed(3)} (control ${before.controlPerplexity.toFixed(3)})`);
-      const stage = await teachCopying(model, {
-        ...options.copy,
-        onStep: (info) => {
-          if (info.step % 100 === 0) log(`copying stage: update ${info.step}, loss ${info.loss.toFixed(3)}`);
-          options.copy?.onStep?.(info);
-        },
-      });
-      const after = await copyingWithinContext(model);
-      log(`copy perplexity after ${after.copyPerplexity.toFixed(3)} (control ${after.controlPerplexity.toFixed(3)}, copy accuracy ${(100 * after.copyAccuracy).toFixed(0)}%)`);
-      await savePretrained(model, dir);
-      const textUpdates = cachedText?.updates ?? options.text?.updates ?? TEXT_BASE_DEFAULTS.updates;
-      const tail = stage.losses.slice(-50);
-      record = {
-        name, recipeVersion: BASE_MODEL_RECIPE_VERSION, command, backend, updates: textUpdates + stage.losses.length, seconds: textSeconds + stage.seconds,
-        finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, firstLosses: stage.losses.slice(0, 20),
-        copying: { before, after, textUpdates, copyUpdates: stage.losses.length, textSource: cachedText !== null ? 'cache' : 'trained' }, date: new Date().toISOString(),
-      };
-    } finally {
-      model.dispose();
-    }
   } else {
     const losses: number[] = [];
     const result = await runPasskeyExperiment({
@@ -368,14 +240,6 @@ export async function loadBaseModel(name: BaseModelName, options: LoadBaseModelO
     return { model, source: 'cache', record, description: `the ${name} base model from ${dir} (${record.updates} updates on ${record.backend}, ${record.date.slice(0, 10)})` };
   }
   const howToCache = `run \`npm run pretrain -- --only ${name}\` once to cache the real one`;
-  if (name === 'copying') {
-    const updates = options.standInUpdates ?? 300;
-    checkPositiveInt(where, 'standInUpdates', updates);
-    log(`training a stand-in copying base: ${updates} text updates, then ${updates} of the copying stage`);
-    const base = await pretrainTextBase({ updates });
-    const stage = await teachCopying(base.model, { updates });
-    return { model: base.model, source: 'stand-in', record: null, description: `a stand-in copying base trained just now (${updates} + ${updates} of the recipe's ${TEXT_BASE_DEFAULTS.updates} + ${COPY_STAGE_DEFAULTS.updates} updates, ${(base.seconds + stage.seconds).toFixed(0)} s); ${howToCache}` };
-  }
   if (name === 'text') {
     const updates = options.standInUpdates ?? 300;
     checkPositiveInt(where, 'standInUpdates', updates);

@@ -88,18 +88,6 @@ describe('the model cache', () => {
     expect(standIn.source).toBe('stand-in');
   });
 
-  it('the copying base starts from the cached text base (stage 1) and records the copy measure before and after its stage', async () => {
-    // the text base of the test above is cached in `dir` with 3 updates; the copying stage continues from it
-    const { record } = await pretrainBaseModel('copying', { dir, copy: { updates: 4 } });
-    expect(record).toMatchObject({ name: 'copying', updates: 3 + 4, command: 'npm run pretrain -- --only copying' });
-    expect(record.copying).toMatchObject({ textUpdates: 3, copyUpdates: 4, textSource: 'cache' });
-    for (const m of [record.copying?.before, record.copying?.after]) expect(Number.isFinite(m?.copyPerplexity) && Number.isFinite(m?.controlPerplexity)).toBe(true);
-    expect(cachedBaseModel('copying', dir)).toEqual(record);
-    const loaded = await loadBaseModel('copying', { dir });
-    expect(loaded.source).toBe('cache');
-    loaded.model.dispose();
-  });
-
   it('a folder without pretrain.json (an interrupted run) is not taken for a cached model', async () => {
     const incomplete = baseModelDir('passkey', dir);
     fs.mkdirSync(incomplete, { recursive: true });
