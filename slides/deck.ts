@@ -164,6 +164,14 @@ function opening(r: Results): SlideSpec[] {
       section: '00',
       title: 'LongLoRA, in miniature',
       point: `Extend a model's context cheaply: shifted sparse attention, LoRA+ and position interpolation, run in TypeScript on a ${fmt(ll.parameterCount(ll.presets.small) / 1e6)}M-parameter Llama that we extend from ${ext.settings.baseContext} to ${ext.settings.target} tokens.`,
+      figure: ll.htmlTable(
+        [
+          { idea: 'S2-Attn', what: 'in training, attention inside groups of G tokens; half the heads shift their groups by G/2' },
+          { idea: 'LoRA+', what: 'LoRA on q, k, v, o, plus trainable embeddings and norms' },
+          { idea: 'position interpolation', what: 'RoPE positions divided by the extension factor' },
+        ],
+        { columns: ['idea', 'what'] },
+      ),
       notes:
         'Chen et al., LongLoRA: Efficient Fine-tuning of Long-Context Large Language Models (ICLR 2024). Today: why long context is expensive, the three ideas, and what they do on a model small enough to train in a class.\n\n' +
         'Every figure in this deck is drawn by the same library functions as the notebooks, from committed full runs in results/.',

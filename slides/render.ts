@@ -129,7 +129,7 @@ export function deckCss(theme: DeckTheme): string {
 .reveal .slides section .section-label { font-size: 20px; color: var(--accent2); letter-spacing: 0.02em; margin: 0 0 4px 0; line-height: 1.2; }
 .reveal .slides section h1, .reveal .slides section h2 { font-family: ${FONT_FAMILY}; color: var(--accent); text-transform: none; font-weight: 700; letter-spacing: 0; margin: 0 0 8px 0; }
 .reveal .slides section h2 { font-size: 40px; line-height: 1.15; border-bottom: 4px solid var(--rule); padding-bottom: 6px; }
-.reveal .slides section h1 { font-size: 60px; line-height: 1.1; margin-top: 120px; }
+.reveal .slides section h1 { font-size: 60px; line-height: 1.1; margin-top: 60px; }
 .reveal .slides section p.point { font-size: 26px; line-height: 1.3; margin: 0 0 12px 0; max-width: 1160px; }
 .reveal .slides section p.sub { font-size: 24px; color: var(--muted); margin: 16px 0 0 0; }
 .reveal code, .reveal pre { font-family: ${MONO_FAMILY}; font-size: 22px; }
