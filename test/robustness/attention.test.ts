@@ -73,7 +73,7 @@ describe('mask patterns and maskedAttention', () => {
   const mask = (kind: unknown, o: object) => () => attentionMask(kind as never, { heads: 2, seqLen: 8, groupSize: 4, ...o } as never);
   const masked = (m: () => unknown, options?: unknown) => withQkv((q, k, v) => maskedAttention(q, k, v, m() as Tensor, options as never));
   run(() => [
-    ['an unknown pattern', mask('dilate', {}), [/attentionMask: kind 'dilate' is not one of full, short, s2-offset, s2-roll, dilated, block-sparse, stride-sparse/]],
+    ['an unknown pattern', mask('dilate', {}), [/attentionMask: kind 'dilate' is not one of full, short, s2-offset, s2-roll, s2-roll-reverse, shifted, dilated, block-sparse, stride-sparse/]],
     ['an odd head count for a shifted pattern', mask('s2-offset', { heads: 3 }), [/attentionMask\('s2-offset'\): heads = 3 must be even \(the rule splits heads into halves\)/]],
     ['an odd group for a shifted pattern', mask('s2-roll', { groupSize: 3 }), [/groupSize = 3 must be even \(the shift is G\/2\)/]],
     ['a group longer than the sequence', mask('short', { groupSize: 16 }), [/attentionMask\('short'\): groupSize = 16 exceeds seqLen = 8/]],
