@@ -176,7 +176,9 @@ export function table6Markdown(r: AblationResult): string {
     const worst = [...r.rows].sort((a, b) => b.perplexity - a.perplexity)[0];
     const p1 = findRow(r, 'only-p1');
     lines.push(
-      `With full attention at test, the best pattern here is ${best.label} (${f3(best.perplexity)}) and the worst ${worst.label} (${f3(worst.perplexity)}); S2 across heads ${f3(heads.perplexity)}${best.id === 's2-heads' ? ', the best, as in the paper' : ` (${pct(heads.perplexity / best.perplexity - 1)} from the best; the paper has it best at 8.12)`}.` +
+      (best.id === 's2-heads'
+        ? `With full attention at test, S2 across heads is the best pattern here (${f3(heads.perplexity)}), as in the paper (8.12); the worst is ${worst.label} (${f3(worst.perplexity)}).`
+        : `With full attention at test, the best pattern here is ${best.label} (${f3(best.perplexity)}) and the worst ${worst.label} (${f3(worst.perplexity)}); S2 across heads ${f3(heads.perplexity)}, ${pct(heads.perplexity / best.perplexity - 1)} from the best (the paper has it best at 8.12).`) +
         (p1 ? ` Long-range gain with full attention: S2 across heads x${f2(heads.longRange.gain)}, only pattern 1 x${f2(p1.longRange.gain)}.` : ''),
     );
   }
@@ -278,7 +280,7 @@ export function ablationFigure(r: AblationResult): Figure {
             ],
           },
         },
-        { mark: { type: 'rule', color: '#000000' }, encoding: { x: { field: 'setting', type: 'nominal', sort: order }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+        { mark: { type: 'rule', color: '#000000' }, encoding: { x: { field: 'setting', type: 'nominal', sort: order }, y: { field: 'low', type: 'quantitative', scale: { zero: false } }, y2: { field: 'high' } } },
       ],
     },
   });
