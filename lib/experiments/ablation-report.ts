@@ -79,13 +79,14 @@ export function extensionMarkdown(r: AblationResult): string {
   const groups = groupBySetting(r.rows);
   const lines = [
     ...header(r),
-    `| model | PPL @ ${n} (mean, min-max) | long-range PPL on the copy (gain) | control PPL | trainable | fine-tuning time |`,
-    '|---|---|---|---|---|---|',
+    `| model | PPL @ ${n} (mean, min-max) | long-range PPL on the copy (gain) | control PPL | own attention at test: PPL | trainable | fine-tuning time |`,
+    '|---|---|---|---|---|---|---|',
     ...groups.map((g) => {
       const ppl = spread(g.rows.map((x) => x.perplexity));
       const control = spread(g.rows.map((x) => x.longRange.controlPerplexity));
+      const own = spread(g.rows.filter((x) => x.own !== null).map((x) => (x.own as { perplexity: number }).perplexity));
       const secs = spread(g.rows.map((x) => x.trainSeconds));
-      return `| ${g.label}${g.rows.length > 1 ? ` (${g.rows.length} seeds)` : ''} | ${showSpread(ppl)} | ${longRangeCell(g.rows)} | ${f3(control.mean)} | ${params(g.rows[0].trainableParameters)} | ${secs.mean > 0 ? `${secs.mean.toFixed(0)} s` : '—'} |`;
+      return `| ${g.label}${g.rows.length > 1 ? ` (${g.rows.length} seeds)` : ''} | ${showSpread(ppl)} | ${longRangeCell(g.rows)} | ${f3(control.mean)} | ${own.n > 0 ? showSpread(own) : '—'} | ${params(g.rows[0].trainableParameters)} | ${secs.mean > 0 ? `${secs.mean.toFixed(0)} s` : '—'} |`;
     }),
     '',
     howLine(r),
@@ -121,8 +122,13 @@ export function extensionConclusion(r: AblationResult): string[] {
       : shortFails
         ? 'short attention fails the long-range measure, but so does S2-Attn here'
         : 'short attention also learned to use the far passage (its groups never see it in training), so the shift is not what carried it here';
+  const ownPpl = (g: typeof full) => spread(g.rows.filter((x) => x.own !== null).map((x) => (x.own as { perplexity: number }).perplexity));
+  const ownSentence =
+    ownPpl(short).n > 0 && ownPpl(s2).n > 0
+      ? ` Tested with their own training attention instead of dense: short attention ${vs(ownPpl(short), ppl(full))}, S2-Attn ${vs(ownPpl(s2), ppl(full))} against full attention.`
+      : '';
   return [
-    `Ordinary perplexity at ${r.recipe.target}, against full-attention fine-tuning: short attention ${vs(ppl(short), ppl(full))}, S2-Attn ${vs(ppl(s2), ppl(full))}; paper (8192) short ${pct(paperShort / paperFull - 1)}, S2-Attn ${pct(paperS2 / paperFull - 1)}.`,
+    `Ordinary perplexity at ${r.recipe.target}, against full-attention fine-tuning: short attention ${vs(ppl(short), ppl(full))}, S2-Attn ${vs(ppl(s2), ppl(full))}; paper (8192) short ${pct(paperShort / paperFull - 1)}, S2-Attn ${pct(paperS2 / paperFull - 1)}.${ownSentence}`,
     '',
     `Long-range measure (perplexity on the repeated passage; lower = the model used the copy N/2 or more tokens back): full attention ${f3(copy(full).mean)} (gain x${f2(gain(full))}), short attention ${f3(copy(short).mean)} (x${f2(gain(short))}), S2-Attn ${f3(copy(s2).mean)} (x${f2(gain(s2))})${longlora ? `, LongLoRA ${f3(copy(longlora).mean)} (x${f2(gain(longlora))})` : ''}: ${longRangeVerdict}.`,
     '',
