@@ -1,5 +1,5 @@
 /**
- * npm run reproduce [-- --quick] [--only SECTIONS] [--out DIR] [--fresh]
+ * npm run reproduce [-- --quick] [--only SECTIONS] [--out DIR] [--fresh] [--render]
  *
  * The paper's tables in miniature, the paper's numbers beside ours, each section written on its own
  * (Markdown, JSON, and a figure as SVG + vega-lite JSON) into results/ (default):
@@ -14,6 +14,8 @@
  * The fine-tuning sections start from the `text` base of `npm run pretrain`, passkey from the
  * `passkey` base (each trained first when not cached). A section keeps its finished rows and resumes after an interruption (--fresh starts it
  * over). --quick runs every section tiny (a smoke test of the pipeline, not results; minutes).
+ * --render runs nothing: it rewrites the Markdown and figures of the sections whose JSON is in the
+ * folder (after a change to how tables are worded or drawn).
  */
 import './ensure-built';
 import * as fs from 'fs';
@@ -22,17 +24,19 @@ import * as ll from 'longlora-ts';
 
 const SECTIONS = ['flops', 'extension', 'table2', 'table6', 'table7', 'table8', 'passkey', 'cost'] as const;
 type Section = (typeof SECTIONS)[number];
-const USAGE = `usage: npm run reproduce [-- --quick] [--only ${SECTIONS.join(',')}] [--out DIR] [--fresh]`;
+const USAGE = `usage: npm run reproduce [-- --quick] [--only ${SECTIONS.join(',')}] [--out DIR] [--fresh] [--render]`;
 
-function parseArgs(argv: string[]): { quick: boolean; only: Section[]; out: string; fresh: boolean } {
+function parseArgs(argv: string[]): { quick: boolean; only: Section[]; out: string; fresh: boolean; render: boolean } {
   let quick = false;
   let fresh = false;
+  let render = false;
   let only: Section[] = [...SECTIONS];
   let out = 'results';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
     else if (a === '--fresh') fresh = true;
+    else if (a === '--render') render = true;
     else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter((x) => x !== '');
       const bad = list.filter((x) => !(SECTIONS as readonly string[]).includes(x));
@@ -44,7 +48,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: Section[]; out: stri
       out = dir;
     } else throw new Error(`unknown argument '${a}'; ${USAGE}`);
   }
-  return { quick, only, out, fresh };
+  return { quick, only, out, fresh, render };
 }
 
 function write(dir: string, name: string, text: string): void {
@@ -77,8 +81,36 @@ async function baseModel(name: ll.BaseModelName, quick: boolean, log: (l: string
   return { model: loaded.model, description: loaded.description };
 }
 
+/** --render: the Markdown and figures again from each section's JSON, running nothing. */
+async function render(only: Section[], out: string): Promise<void> {
+  for (const section of only) {
+    if (section === 'flops') continue; // its header records the run; the table is exact
+    const file = path.join(out, `${section}.json`);
+    if (!fs.existsSync(file)) {
+      console.error(`[reproduce] ${file}: not there, skipped (run npm run reproduce -- --only ${section})`);
+      continue;
+    }
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if ((ll.ABLATION_SECTIONS as readonly string[]).includes(section)) {
+      write(out, `${section}.md`, ll.ablationMarkdown(json) + '\n');
+      await writeFigure(out, section, ll.ablationFigure(json));
+    } else if (section === 'passkey') {
+      if (json.recipe === undefined) {
+        console.error(`[reproduce] ${file}: the first round's from-scratch format, skipped (run npm run reproduce -- --only passkey)`);
+        continue;
+      }
+      write(out, 'passkey.md', ll.passkeyExtensionMarkdown(json) + '\n');
+      await writeFigure(out, 'passkey', ll.passkeyExtensionFigure(json));
+    } else if (section === 'cost') {
+      write(out, 'cost.md', ll.costTablesMarkdown(json) + '\n');
+      await writeFigure(out, 'cost', ll.costTablesFigure(json));
+    }
+  }
+}
+
 async function main(): Promise<void> {
-  const { quick, only, out, fresh } = parseArgs(process.argv.slice(2));
+  const { quick, only, out, fresh, render: renderOnly } = parseArgs(process.argv.slice(2));
+  if (renderOnly) return render(only, out);
   await ll.ready();
   const info = ll.backendInfo();
   const log = (l: string) => console.error(`[reproduce] ${l}`);
