@@ -48,6 +48,12 @@ it('npm run reproduce -- --quick writes every table with the paper beside ours, 
     expect(t.markdown.length).toBeGreaterThan(100);
     expect(t.figure).not.toBeNull();
   }
+  // --render rewrites a table from its JSON without running anything
+  const before = fs.readFileSync(path.join(dir, 'table8.md'), 'utf8');
+  fs.rmSync(path.join(dir, 'table8.md'));
+  const rendered = await reproduce(['--render', '--only', 'table8', '--out', dir]);
+  expect(rendered.code).toBe(0);
+  expect(fs.readFileSync(path.join(dir, 'table8.md'), 'utf8')).toBe(before);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
