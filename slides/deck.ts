@@ -268,34 +268,32 @@ function section01(r: Results): SlideSpec[] {
 function section02(): SlideSpec[] {
   const [N1, G1, H1] = [32, 8, 4];
   const s2 = ll.attentionMaskArray('s2-offset', { heads: H1, seqLen: N1, groupSize: G1 });
+  // notebook 02 section 4: reach after 1, 2, 3 layers of the union of the heads' masks
   const [N4, G4] = [32, 8];
-  const flowKinds: Array<[ll.PatternKind, string]> = [['short', 'no shift'], ['s2-offset', 'S2-Attn']];
-  const flowValues: Array<Record<string, unknown>> = [];
+  const flowKinds: Array<[ll.PatternKind, string]> = [['short', 'no shift (short attention)'], ['s2-offset', 'S2-Attn, offset'], ['s2-roll', 'S2-Attn, roll']];
   const reach = new Map(flowKinds.map(([k]) => [k, reachability(k, N4, G4, 3)]));
-  for (const [kind, label] of flowKinds) {
-    reach.get(kind)!.forEach((m, l) => m.forEach((row, i) => row.forEach((x, j) => flowValues.push({ pattern: label, layers: `${l + 1} layer${l ? 's' : ''}`, query: i, key: j, reach: x ? 'reaches' : 'does not reach' }))));
-  }
+  const flowPanels: ll.MatrixPanel[] = flowKinds.flatMap(([kind, label]) => reach.get(kind)!.map((r, l) => ({
+    row: label,
+    column: `${l + 1} layer${l ? 's' : ''}`,
+    cells: r.map((row, i) => row.map((x, j) => (!x ? 'does not reach' : j <= i ? 'reaches (past)' : 'reaches from the future'))),
+  })));
   const lastRow = reach.get('s2-offset')!.map((m) => m[N4 - 1].indexOf(true));
-  const ticks = [0, 8, 16, 24];
+  // the roll's wrap-around in one shifted head, beside the offset form
   const [N2, G2, H2] = [16, 8, 4];
-  const roll = ll.attentionMaskArray('s2-roll', { heads: H2, seqLen: N2, groupSize: G2 });
-  const offset = ll.attentionMaskArray('s2-offset', { heads: H2, seqLen: N2, groupSize: G2 });
-  const leakValues: Array<Record<string, unknown>> = [];
-  for (const [label, m] of [["'offset' (flash path)", offset], ["'roll' (Algorithm 1)", roll]] as const) {
-    m[H2 - 1].forEach((row, i) => row.forEach((x, j) => leakValues.push({ variant: label, query: i, key: j, mask: !x ? 'masked' : j > i ? 'attends to the future' : 'attends' })));
-  }
-  const future = roll[H2 - 1][0].filter((x, j) => x && j > 0).length;
+  const variants: Array<[ll.PatternKind, string]> = [['s2-offset', "'offset' (flash path)"], ['s2-roll', "'roll' (Algorithm 1)"]];
+  const leakPanels: ll.MatrixPanel[] = variants.map(([kind, label]) => ({
+    column: label,
+    cells: ll.attentionMaskArray(kind, { heads: H2, seqLen: N2, groupSize: G2 })[H2 - 1].map((row, i) => row.map((x, j) => (!x ? 'masked' : j > i ? 'attends to the future' : 'attends'))),
+  }));
+  const future = leakPanels[1].cells[0].filter((c) => c === 'attends to the future').length;
+  // notebook 02 section 6: the patterns of the paper's ablation
   const [N6, G6, H6] = [16, 4, 2];
-  const kinds: Array<[ll.PatternKind, string]> = [['short', 'short'], ['s2-offset', 'S2-Attn'], ['dilated', 'dilated'], ['block-sparse', 'block sparse'], ['stride-sparse', 'stride sparse']];
-  const patternValues: Array<Record<string, unknown>> = [];
+  const kinds: Array<[ll.PatternKind, string]> = [['full', 'full'], ['short', 'short (only P1)'], ['s2-offset', 'S2-Attn'], ['dilated', 'dilated'], ['block-sparse', 'block sparse'], ['stride-sparse', 'stride sparse']];
+  const patternPanels: ll.MatrixPanel[] = [];
   for (const [kind, label] of kinds) {
     const m = ll.attentionMaskArray(kind, { heads: H6, seqLen: N6, groupSize: G6, ...(kind === 'stride-sparse' ? { stride: Math.sqrt(N6) } : {}) });
-    m.forEach((head, h) => head.forEach((row, i) => row.forEach((x, j) => patternValues.push({ pattern: label, head: h < H6 / 2 ? 'heads < H/2' : 'heads ≥ H/2', query: i, key: j, mask: x ? 'attends' : 'masked' }))));
+    for (const [h, half] of [[0, 'heads < H/2'], [H6 / 2, 'heads ≥ H/2']] as Array<[number, string]>) patternPanels.push({ row: half, column: label, cells: m[h].map((row) => row.map((x) => (x ? 'attends' : 'masked'))) });
   }
-  const maskEncoding = (tickValues: number[]): Record<string, unknown> => ({
-    x: { field: 'key', type: 'ordinal', axis: { values: tickValues, labelAngle: 0 }, title: 'key j' },
-    y: { field: 'query', type: 'ordinal', axis: { values: tickValues }, title: 'query i' },
-  });
   return [
     {
       section: '02',
@@ -307,30 +305,22 @@ function section02(): SlideSpec[] {
     {
       section: '02',
       title: 'How information crosses groups, layer by layer',
-      point: `Without the shift a token never hears from outside its group; with it, token ${N4 - 1} hears from token ${lastRow.join(', ')} onwards after ${lastRow.map((_, l) => l + 1).join(', ')} layers.`,
-      figure: ll.vegaLiteFigure({
-        title: `Which keys reach which queries after 1, 2, 3 layers (N = ${N4}, G = ${G4}, union over heads)`,
-        data: { values: flowValues },
-        facet: { row: { field: 'pattern', type: 'nominal', sort: flowKinds.map((f) => f[1]), title: null }, column: { field: 'layers', type: 'nominal', title: null } },
-        spec: {
-          width: 120, height: 120, mark: 'rect',
-          encoding: { ...maskEncoding(ticks), color: { field: 'reach', type: 'nominal', scale: { domain: ['reaches', 'does not reach'], range: [MASK_COLORS.attends, MASK_COLORS.masked] }, title: null }, tooltip: [{ field: 'pattern' }, { field: 'layers' }, { field: 'query' }, { field: 'key' }, { field: 'reach' }] },
-        },
+      point: `Without the shift a token never hears from outside its group; with it, token ${N4 - 1} hears from token ${lastRow.join(', ')} onwards after ${lastRow.map((_, l) => l + 1).join(', ')} layers; the roll also leaks from the future.`,
+      figure: ll.matrixGrid(flowPanels, {
+        title: `Which key positions can reach which queries after 1, 2, 3 layers (N = ${N4}, G = ${G4}, union over heads)`,
+        categories: [['reaches (past)', OKABE_ITO[0]], ['reaches from the future', OKABE_ITO[3]], ['does not reach', MASK_COLORS.masked]],
+        xTitle: 'key j', yTitle: 'query i', ticks: [0, 8, 16, 24], panelSize: 150,
       }),
-      notes: 'One layer moves information from key j to query i if some head lets i see j: the union U of the heads\' masks. After L layers the reach is U^L (boolean matrix product). The shifted heads bridge neighbouring groups, so the horizon moves back G/2 per layer: a 32-layer Llama covers the whole sequence.',
+      notes: 'One layer moves information from key j to query i if some head lets i see j: the union U of the heads\' masks. After L layers the reach is U^L (boolean matrix product). The shifted heads bridge neighbouring groups, so the horizon moves back G/2 per layer: a 32-layer Llama covers the whole sequence. The same figure as notebook 02 section 4 (`ll.matrixGrid`).',
     },
     {
       section: '02',
       title: "'roll' wraps around: the leak",
       point: `In the paper's Algorithm 1 (a roll by −G/2), query 0 of a shifted head also sees the last ${future} tokens: the future. The official flash path ('offset') does not wrap.`,
-      figure: ll.vegaLiteFigure({
+      figure: ll.matrixGrid(leakPanels, {
         title: `Shifted head ${H2 - 1}, N = ${N2}, G = ${G2}`,
-        data: { values: leakValues },
-        facet: { column: { field: 'variant', type: 'nominal', title: null } },
-        spec: {
-          width: 220, height: 220, mark: 'rect',
-          encoding: { ...maskEncoding([0, 4, 8, 12]), color: { field: 'mask', type: 'nominal', scale: { domain: ['attends', 'attends to the future', 'masked'], range: [MASK_COLORS.attends, OKABE_ITO[3], MASK_COLORS.masked] }, title: null }, tooltip: [{ field: 'variant' }, { field: 'query' }, { field: 'key' }, { field: 'mask' }] },
-        },
+        categories: [['attends', MASK_COLORS.attends], ['attends to the future', OKABE_ITO[3]], ['masked', MASK_COLORS.masked]],
+        ticks: [0, 4, 8, 12], panelSize: 220,
       }),
       notes: 'The paper says it plainly: the first and last G/2 tokens belong to the same group. Training with it teaches a little on the future; we keep both variants and the tests show the leak. Notebook 02 section 5 changes the last token\'s value and shows which outputs move.',
     },
@@ -338,16 +328,12 @@ function section02(): SlideSpec[] {
       section: '02',
       title: 'The patterns of the ablation (paper Table 6)',
       point: 'Is the shift special? The paper trains with each of these patterns; only S2-Attn keeps its perplexity both with its own pattern and with full attention at test time.',
-      figure: ll.vegaLiteFigure({
-        title: `Attention patterns of the paper's ablation, N = ${N6}, G = ${G6}`,
-        data: { values: patternValues },
-        facet: { column: { field: 'pattern', type: 'nominal', sort: kinds.map((k) => k[1]), title: null }, row: { field: 'head', type: 'nominal', title: null } },
-        spec: {
-          width: 100, height: 100, mark: 'rect',
-          encoding: { ...maskEncoding([0, 8]), color: { field: 'mask', type: 'nominal', scale: { domain: ['attends', 'masked'], range: [MASK_COLORS.attends, MASK_COLORS.masked] }, title: null } },
-        },
+      figure: ll.matrixGrid(patternPanels, {
+        title: `Attention patterns of the paper's ablation (Table 6), N = ${N6}, G = ${G6}, stride ${Math.sqrt(N6)}`,
+        categories: [['attends', MASK_COLORS.attends], ['masked', MASK_COLORS.masked]],
+        ticks: [0, 4, 8, 12], panelSize: 112,
       }),
-      notes: 'Dilated attention skips every other key in half the heads; block sparse attends to the previous block; stride sparse to every √N-th key. All are causal and of similar cost; notebook 02 section 6 counts the scores each keeps and lists the paper\'s Table 6 perplexities.',
+      notes: 'Dilated attention skips every other key in half the heads; block sparse attends to the previous block; stride sparse to every √N-th key. All are causal and of similar cost; notebook 02 section 6 (the same `ll.matrixGrid` figure) counts the scores each keeps and lists the paper\'s Table 6 perplexities.',
     },
   ];
 }

@@ -21,6 +21,8 @@ export function slideVegaConfig(): Record<string, unknown> {
     axis: { labelFontSize: TEXT, titleFontSize: TEXT, titleFontWeight: 'normal', labelLimit: 600, titlePadding: 8 },
     legend: { labelFontSize: TEXT, titleFontSize: TEXT, titleFontWeight: 'normal', labelLimit: 600, symbolSize: 220, symbolStrokeWidth: 3 },
     header: { labelFontSize: TEXT, titleFontSize: TEXT, labelLimit: 600 },
+    // row labels horizontal: rotated ones as long as a panel is tall squeeze the grid
+    headerRow: { labelAngle: 0, labelAlign: 'left', labelLimit: 240, labelOrient: 'left', labelPadding: 8 },
     text: { fontSize: TEXT },
     line: { strokeWidth: 3 },
     point: { size: 90 },

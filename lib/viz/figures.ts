@@ -342,6 +342,110 @@ export function costCurves(rows: Array<Record<string, unknown>>, options: CostCu
   );
 }
 
+/** One panel of `matrixGrid`: a matrix of category names, placed by its row and column labels. */
+export interface MatrixPanel {
+  /** Row label of the panel in the grid (leave out everywhere for a single row of panels). */
+  row?: string;
+  /** Column label of the panel in the grid. */
+  column: string;
+  /** `cells[i][j]`: the category of matrix row i, column j (a name from `categories`). */
+  cells: string[][];
+}
+
+/** Options of `matrixGrid`. */
+export interface MatrixGridOptions {
+  title: string;
+  /** Category names and their colours, in legend order (e.g. `[['attends', MASK_COLORS.attends], ['masked', MASK_COLORS.masked]]`). */
+  categories: Array<[string, string]>;
+  /** Text alternative (default: the panels, their size and each panel's count per category). */
+  alt?: string;
+  /** Default 'key j'. */
+  xTitle?: string;
+  /** Default 'query i'. */
+  yTitle?: string;
+  /** Tick positions on both axes (default: every quarter of the size, 4 cells apart at least). */
+  ticks?: number[];
+  /** Width of one panel in pixels (default 150; the height follows the matrix's shape). */
+  panelSize?: number;
+}
+
+const MATRIX_GRID_KEYS = ['title', 'categories', 'alt', 'xTitle', 'yTitle', 'ticks', 'panelSize'];
+
+/**
+ * A grid of categorical matrices, one panel per (row, column) label: attention patterns side by
+ * side, reachability after 1, 2, 3 layers, masks of two variants. Row i of a matrix is drawn
+ * top-down, column j left-right (query on y, key on x, as `maskHeatmap`); colours are given per
+ * category, so that a reader tells them apart by lightness as well as hue (pass MASK_COLORS /
+ * OKABE_ITO). Panels keep the order in which their labels first appear.
+ */
+export function matrixGrid(panels: MatrixPanel[], options: MatrixGridOptions): Figure {
+  const unknown = Object.keys(options ?? {}).filter((k) => !MATRIX_GRID_KEYS.includes(k));
+  if (unknown.length > 0) throw new Error(`matrixGrid: unknown option(s) ${unknown.join(', ')}; known: ${MATRIX_GRID_KEYS.join(', ')}`);
+  const { title, categories, alt, xTitle = 'key j', yTitle = 'query i', panelSize = 150 } = options;
+  if (typeof title !== 'string' || title.trim() === '') throw new Error('matrixGrid: title must be a non-empty string (every figure needs one)');
+  if (!Array.isArray(categories) || categories.length === 0) throw new Error("matrixGrid: categories must name at least one [name, colour] pair, e.g. [['attends', '#1f4e79'], ['masked', '#e8edf3']]");
+  if (!Array.isArray(panels) || panels.length === 0) throw new Error('matrixGrid: panels must be a non-empty array of { column, row?, cells }');
+  if (!(panelSize > 0)) throw new Error(`matrixGrid: panelSize = ${panelSize} must be > 0`);
+  const names = categories.map(([name]) => name);
+  const rowsN = panels[0].cells?.length ?? 0;
+  const colsN = rowsN > 0 ? panels[0].cells[0].length : 0;
+  if (rowsN === 0 || colsN === 0) throw new Error('matrixGrid: panel 0 has an empty matrix; cells must be [rows][columns] with both >= 1');
+  if (panels.length * rowsN * colsN > MAX_HEATMAP_CELLS) {
+    throw new Error(`matrixGrid: ${panels.length} panels x ${rowsN}x${colsN} = ${panels.length * rowsN * colsN} cells exceed ${MAX_HEATMAP_CELLS}; draw fewer or smaller panels`);
+  }
+  const withRow = panels.some((p) => p.row !== undefined);
+  const seen = new Set<string>();
+  const values: Array<{ row: string; column: string; i: number; j: number; value: string }> = [];
+  const counts: string[] = [];
+  panels.forEach((p, k) => {
+    if (withRow && p.row === undefined) throw new Error(`matrixGrid: panel ${k} has no row label but others do; give every panel a row or none`);
+    const key = `${p.row ?? ''}\u0000${p.column}`;
+    if (seen.has(key)) throw new Error(`matrixGrid: two panels at row '${p.row ?? ''}', column '${p.column}'; each (row, column) holds one panel`);
+    seen.add(key);
+    if (!Array.isArray(p.cells) || p.cells.length !== rowsN || p.cells.some((r) => !Array.isArray(r) || r.length !== colsN)) {
+      throw new Error(`matrixGrid: panel ${k} is not ${rowsN}x${colsN}; every panel's cells must have the shape of the first`);
+    }
+    const tally = new Map(names.map((n) => [n, 0]));
+    p.cells.forEach((r, i) => r.forEach((v, j) => {
+      if (!tally.has(v)) throw new Error(`matrixGrid: panel ${k} cell [${i}][${j}] is '${String(v)}', not one of the categories ${names.join(', ')}`);
+      tally.set(v, (tally.get(v) as number) + 1);
+      values.push({ row: p.row ?? '', column: p.column, i, j, value: v });
+    }));
+    counts.push(`${p.row !== undefined ? `${p.row}, ` : ''}${p.column}: ${[...tally].filter(([, c]) => c > 0).map(([n, c]) => `${c} ${n}`).join(', ')}`);
+  });
+  const order = (pick: (p: MatrixPanel) => string | undefined): string[] => [...new Set(panels.map(pick).filter((v): v is string => v !== undefined))];
+  const step = Math.max(4, Math.ceil(Math.max(rowsN, colsN) / 4));
+  const ticks = options.ticks ?? Array.from({ length: Math.ceil(Math.max(rowsN, colsN) / step) }, (_, t) => t * step);
+  const description =
+    alt ??
+    `grid of ${panels.length} categorical matrices of ${rowsN} x ${colsN} (${yTitle} on the y axis, ${xTitle} on the x axis); ` +
+      `${counts.length <= 12 ? counts.join('; ') : `${counts.slice(0, 12).join('; ')} and ${counts.length - 12} more panels`}`;
+  return vegaLiteFigure({
+    title,
+    data: { values },
+    facet: withRow
+      ? { row: { field: 'row', type: 'nominal', sort: order((p) => p.row), title: null }, column: { field: 'column', type: 'nominal', sort: order((p) => p.column), title: null } }
+      : { column: { field: 'column', type: 'nominal', sort: order((p) => p.column), title: null } },
+    spec: {
+      width: panelSize,
+      height: Math.round((panelSize * rowsN) / colsN),
+      mark: { type: 'rect' },
+      encoding: {
+        x: { field: 'j', type: 'ordinal', scale: { domain: Array.from({ length: colsN }, (_, c) => c) }, axis: { values: ticks.filter((t) => t < colsN), labelAngle: 0 }, title: xTitle },
+        y: { field: 'i', type: 'ordinal', scale: { domain: Array.from({ length: rowsN }, (_, r) => r) }, axis: { values: ticks.filter((t) => t < rowsN) }, title: yTitle },
+        color: { field: 'value', type: 'nominal', scale: { domain: names, range: categories.map(([, c]) => c) }, title: null, legend: { labelLimit: 400 } },
+        tooltip: [
+          ...(withRow ? [{ field: 'row', type: 'nominal', title: 'row' }] : []),
+          { field: 'column', type: 'nominal', title: 'panel' },
+          { field: 'i', type: 'ordinal', title: yTitle },
+          { field: 'j', type: 'ordinal', title: xTitle },
+          { field: 'value', type: 'nominal', title: 'value' },
+        ],
+      },
+    },
+  }, { alt: description });
+}
+
 /** Options of `htmlTable`. */
 export interface HtmlTableOptions {
   /** Columns in order (default: every key, in order of first appearance). */

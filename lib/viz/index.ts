@@ -12,5 +12,5 @@ export { OKABE_ITO, SEQUENTIAL_SCHEME, MASK_COLORS, contrastRatio, hexToLinearRg
 export { describeVegaLite, describePlotly, formatNumber } from './describe';
 export { show, toMimeBundle, tslabDisplayWriter, LiveDisplay } from './display';
 export type { MimeBundle, DisplayMessage, DisplayWriter, ShowOptions, BundleOptions, ModuleCacheLike } from './display';
-export { maskHeatmap, lossCurve, LossCurve, costCurves, htmlTable, MAX_HEATMAP_CELLS } from './figures';
-export type { MaskHeatmapOptions, LossPoint, LossCurveOptions, CostCurvesOptions, HtmlTableOptions } from './figures';
+export { maskHeatmap, lossCurve, LossCurve, costCurves, htmlTable, matrixGrid, MAX_HEATMAP_CELLS } from './figures';
+export type { MaskHeatmapOptions, LossPoint, LossCurveOptions, CostCurvesOptions, HtmlTableOptions, MatrixPanel, MatrixGridOptions } from './figures';
