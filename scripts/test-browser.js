@@ -425,7 +425,10 @@ async function main() {
       if (copyProblems[n] === null) fs.copyFileSync(path.join(executed, n), path.join(notebookDir, n));
     }
   }
-  fs.rmSync(shots, { recursive: true, force: true });
+  // everything this script wrote before; build/screenshots/slides belongs to the slides test (test/slides)
+  for (const entry of fs.existsSync(shots) ? fs.readdirSync(shots) : []) {
+    if (entry !== 'slides') fs.rmSync(path.join(shots, entry), { recursive: true, force: true });
+  }
   fs.mkdirSync(mainShots, { recursive: true });
 
   const env = {
