@@ -669,7 +669,7 @@ function section06(r: Results): SlideSpec[] {
         data: { values: depthRows },
         ...(pk.models.length > 1 ? { facet: { row: { field: 'model', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 300 } } }, spec: heat } : heat),
       }),
-      notes: `From results/passkey.json (${pk.how}). Each cell has few trials (a third of ${trials}), so read rows, not cells. The wrong answers skip or repeat a digit; the paper's 7B models reach 90%+ up to their training length.`,
+      notes: `From results/passkey.json (${pk.how}). Each cell has few trials (a third of ${trials}), so read rows, not cells. The wrong answers skip or repeat a digit. In the paper (Figure 4) LongLoRA-7B fine-tuned at 32768 shows no degradation up to 33-34k tokens, while Llama-2 7B, even with PI, degrades after 4k.`,
     },
   ];
 }
