@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as ll from 'longlora-ts';
 import type { Figure } from 'longlora-ts';
 import { MASK_COLORS, OKABE_ITO } from 'longlora-ts';
-import { markdownTableRows } from './layout';
+import { firstSentence, markdownTableRows } from './layout';
 
 /** A section of the class: one notebook. */
 export interface Section {
@@ -768,10 +768,10 @@ function section07(r: Results): { slides: SlideSpec[]; source: string } {
     return {
       section: '07',
       title: `${t.paperRef}: ${t.title}`,
-      point: t.conclusion,
+      point: firstSentence(t.conclusion),
       figure: t.figure ?? table,
       ...(t.figure !== null && markdownTableRows(t.markdown).length > 0 ? { fallback: table } : {}),
-      notes: `Our number beside the paper's, from results/ (${t.id}). Only the pattern is comparable, never the values: a 3.3M-parameter byte-level model against Llama-2 7B. \`npm run reproduce\` regenerates everything (about 45 minutes on 2 cores).`,
+      notes: `${t.conclusion}\n\nOur number beside the paper's, from results/ (${t.id}). Only the pattern is comparable, never the values: a 3.3M-parameter byte-level model against Llama-2 7B. \`npm run reproduce\` regenerates everything (about 45 minutes on 2 cores).`,
     };
   });
   const source = lib ? `lib/experiments reproductionTables (${fromLib.map((t) => t.id).join(', ') || 'none'})${tables.length > fromLib.length ? ` + the deck's adapter (${tables.slice(fromLib.length).map((t) => t.id).join(', ')})` : ''}` : "the deck's adapter of results/ (lib/experiments has no reproductionTables yet)";

@@ -117,3 +117,11 @@ export function markdownTableRows(md: string): Array<Record<string, string>> {
   }
   return out;
 }
+
+/** The first sentence of `text`, at most `max` characters (cut at a clause with an ellipsis): a slide's one point. */
+export function firstSentence(text: string, max = 230): string {
+  const first = text.split(/(?<=[.!?])\s+(?=[A-Z(])/)[0].trim();
+  if (first.length <= max) return first;
+  const cut = Math.max(first.lastIndexOf('; ', max), first.lastIndexOf(', ', max));
+  return `${first.slice(0, cut > max / 2 ? cut : max).trim()} …`;
+}

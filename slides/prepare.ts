@@ -47,13 +47,52 @@ function withZoom(spec: VegaLiteSpec): VegaLiteSpec {
   return { ...spec, params: [{ name: 'zoom', select: 'interval', bind: 'scales' }] };
 }
 
+/** Shorter label limits, for a second try at figures whose long labels at 20 px leave no room for the plot. */
+const COMPACT_LABELS: Record<string, Record<string, unknown>> = {
+  axis: { labelLimit: 180 },
+  header: { labelLimit: 200 },
+  headerRow: { labelLimit: 160 },
+  legend: { labelLimit: 240 },
+};
+
+/** `title` cut into two lines at the space nearest its middle. */
+function twoLines(title: string): string[] {
+  const mid = title.length / 2;
+  let cut = -1;
+  for (let k = 0; k < title.length; k++) if (title[k] === ' ' && (cut < 0 || Math.abs(k - mid) < Math.abs(cut - mid))) cut = k;
+  return cut < 0 ? [title] : [title.slice(0, cut), title.slice(cut + 1)];
+}
+
 /**
- * `spec` restyled and resized so that its drawing fills at most `box`: the plot area is scaled (same
- * factor in x and y, at most 2.5x up) until the SVG, legends and labels included, fits. Returns the
- * spec and its SVG. Throws when it cannot fit (name the slide in the message).
+ * `spec` with long y-axis titles on two lines (everywhere in it: layers, facet specs): a rotated
+ * title at 20 px longer than the plot is tall makes vega stretch the plot's group to its length.
  */
-export async function fitVegaLite(spec0: VegaLiteSpec, box = FIGURE_BOX, { keepTitle = false }: { keepTitle?: boolean } = {}): Promise<{ spec: VegaLiteSpec; svg: string }> {
-  let spec: VegaLiteSpec = { ...spec0, config: mergeConfig(spec0.config, slideVegaConfig()), autosize: { type: 'pad' } };
+export function wrapLongYTitles(spec: VegaLiteSpec, maxChars = 18): VegaLiteSpec {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!isObject(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'encoding' && isObject(x) && isObject(x.y) && typeof x.y.title === 'string' && x.y.title.length > maxChars) {
+        out[k] = walk({ ...x, y: { ...x.y, title: twoLines(x.y.title) } });
+      } else if (k !== 'data') out[k] = walk(x);
+      else out[k] = x;
+    }
+    return out;
+  };
+  return walk(spec) as VegaLiteSpec;
+}
+
+function slideConfig(compact: boolean): Record<string, unknown> {
+  const base = slideVegaConfig();
+  if (!compact) return base;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(COMPACT_LABELS)) out[k] = { ...(base[k] as object), ...v };
+  return out;
+}
+
+async function fitOnce(spec0: VegaLiteSpec, box: { width: number; height: number }, keepTitle: boolean, compact: boolean): Promise<{ spec: VegaLiteSpec; svg: string } | { W: number; H: number }> {
+  let spec: VegaLiteSpec = { ...(compact ? wrapLongYTitles(spec0) : spec0), config: mergeConfig(spec0.config, slideConfig(compact)), autosize: { type: 'pad' } };
   if (!keepTitle) delete spec.title;
   spec = withZoom(spec);
   const { cols, rows } = facetGrid(spec);
@@ -66,7 +105,7 @@ export async function fitVegaLite(spec0: VegaLiteSpec, box = FIGURE_BOX, { keepT
   let h = typeof inner().height === 'number' ? (inner().height as number) : 260;
   setSize(w, h);
   let svg = '';
-  for (let iter = 0; iter < 5; iter++) {
+  for (let iter = 0; iter < 6; iter++) {
     svg = await vegaLiteToSvg(spec);
     const { width: W, height: H } = svgSize(svg);
     // aim a little inside the box: label sizes move with the plot size
@@ -83,8 +122,21 @@ export async function fitVegaLite(spec0: VegaLiteSpec, box = FIGURE_BOX, { keepT
     setSize(w, h);
   }
   const { width: W, height: H } = svgSize(svg);
-  if (W <= box.width && H <= box.height) return { spec, svg };
-  throw new Error(`fitVegaLite: the figure is ${W} x ${H} px at its smallest and does not fit the ${box.width} x ${box.height} box; draw fewer panels or shorter labels`);
+  return W <= box.width && H <= box.height ? { spec, svg } : { W, H };
+}
+
+/**
+ * `spec` restyled and resized so that its drawing fills at most `box`: the plot area is scaled (same
+ * factor in x and y, at most 2.5x up) until the SVG, legends and labels included, fits; when long
+ * labels leave no room, a second try with shorter label limits (vega ends cut labels with an
+ * ellipsis) and long y titles on two lines. Returns the spec and its SVG; throws when it still cannot fit.
+ */
+export async function fitVegaLite(spec0: VegaLiteSpec, box = FIGURE_BOX, { keepTitle = false }: { keepTitle?: boolean } = {}): Promise<{ spec: VegaLiteSpec; svg: string }> {
+  const first = await fitOnce(spec0, box, keepTitle, false);
+  if ('svg' in first) return first;
+  const second = await fitOnce(spec0, box, keepTitle, true);
+  if ('svg' in second) return second;
+  throw new Error(`fitVegaLite: the figure is ${second.W} x ${second.H} px at its smallest and does not fit the ${box.width} x ${box.height} box; draw fewer panels or shorter labels`);
 }
 
 function textOf(v: unknown): string | undefined {

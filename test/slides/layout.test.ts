@@ -3,7 +3,7 @@
  * values, and the Markdown tables of results/*.md.
  */
 import { contrastRatio, MASK_COLORS, OKABE_ITO } from '../../lib/viz/palette';
-import { deckTheme, facetGrid, logTicks, markdownTableRows, svgSize, thinOrdinalAxes, tickLabel } from '../../slides/layout';
+import { deckTheme, facetGrid, firstSentence, logTicks, markdownTableRows, svgSize, thinOrdinalAxes, tickLabel } from '../../slides/layout';
 
 describe('slides layout', () => {
   it('counts facet columns and rows from the inline data', () => {
@@ -56,5 +56,14 @@ describe('slides layout', () => {
     expect(OKABE_ITO).toContain(theme.accent2);
     expect(OKABE_ITO).toContain(theme.rule);
     for (const text of [theme.ink, theme.accent, theme.accent2, theme.muted]) expect(contrastRatio(text, '#ffffff')).toBeGreaterThanOrEqual(4.5);
+  });
+
+  it("makes a slide's point of a conclusion: its first sentence, cut at a clause when too long", () => {
+    expect(firstSentence('Ordinary perplexity at 1024 rose 24.0%. Tested with their own attention: +0.2%.')).toBe('Ordinary perplexity at 1024 rose 24.0%.');
+    expect(firstSentence('One sentence only, with 3.4% in it')).toBe('One sentence only, with 3.4% in it');
+    const long = `${'word '.repeat(30)}first clause; ${'more '.repeat(30)}end.`;
+    const point = firstSentence(long, 200);
+    expect(point.length).toBeLessThanOrEqual(202);
+    expect(point.endsWith('first clause …')).toBe(true);
   });
 });

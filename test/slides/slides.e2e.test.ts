@@ -86,7 +86,7 @@ describeWhenAvailable('slides', chromiumProblem(), 'Install Chromium (`apt-get i
     const check = await checkDeck(browser, path.join(out, 'index.html'), { screenshots: { dir: shots, slides: wanted } });
     expect(formatProblems(check.problems)).toBe('');
     expect(check.slides).toHaveLength(summary.slides);
-    expect(check.slides.every((s) => s.minFontPx >= 20)).toBe(true);
+    expect(check.slides.filter((s) => !(s.minFontPx >= 19.95))).toEqual([]);
     expect(check.screenshots).toHaveLength(5);
     for (const f of check.screenshots) expect(fs.statSync(f).size).toBeGreaterThan(5000);
   });
