@@ -764,13 +764,18 @@ function section07(r: Results): { slides: SlideSpec[]; source: string } {
   const ids = new Set(fromLib.map((t) => t.id));
   const tables = [...fromLib, ...own.filter((t) => !ids.has(t.id))];
   const slides = tables.map((t): SlideSpec => {
-    const table = ll.htmlTable(markdownTableRows(t.markdown));
+    // the table as a slide can hold it (at 20 px): 5 columns, 8 rows, cells cut at 36 characters
+    const rows = markdownTableRows(t.markdown);
+    const columns = Object.keys(rows[0] ?? {}).slice(0, 5);
+    const cut = (v: string): string => (v.length > 36 ? `${v.slice(0, 35)}…` : v);
+    const full = ll.htmlTable(rows.slice(0, 8).map((row) => Object.fromEntries(columns.map((c) => [cut(c), cut(row[c] ?? '')]))));
+    const table = full.kind === 'html' ? ll.htmlFigure(`<div class="dense">${full.html}</div>`, full.text) : full;
     return {
       section: '07',
       title: `${t.paperRef}: ${t.title}`,
       point: firstSentence(t.conclusion),
       figure: t.figure ?? table,
-      ...(t.figure !== null && markdownTableRows(t.markdown).length > 0 ? { fallback: table } : {}),
+      ...(t.figure !== null && rows.length > 0 ? { fallback: table } : {}),
       notes: `${t.conclusion}\n\nOur number beside the paper's, from results/ (${t.id}). Only the pattern is comparable, never the values: a 3.3M-parameter byte-level model against Llama-2 7B. \`npm run reproduce\` regenerates everything (about 45 minutes on 2 cores).`,
     };
   });

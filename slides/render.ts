@@ -142,6 +142,8 @@ export function deckCss(theme: DeckTheme): string {
 .reveal .figure .interactive:not(:empty) + .static { display: none; }
 .reveal .figure .vega-embed { padding-right: 0 !important; }
 .reveal table.longlora-table { font-size: 24px; border-collapse: collapse; margin: 0 auto; }
+.reveal .dense table.longlora-table { font-size: 20px; }
+.reveal .dense table.longlora-table th, .reveal .dense table.longlora-table td { padding: 2px 10px; line-height: 1.2; }
 .reveal table.longlora-table caption { font-size: 20px; color: var(--muted); caption-side: bottom; padding-top: 8px; text-align: left; }
 .reveal table.longlora-table th, .reveal table.longlora-table td { padding: 4px 14px; border-bottom: 1px solid #c9d3df; line-height: 1.25; }
 .reveal table.longlora-table th { color: var(--accent); border-bottom: 2px solid var(--accent); font-weight: 700; }
