@@ -36,7 +36,7 @@ export const SECTIONS: Section[] = [
   { id: '04', title: '04 · Position interpolation', notebook: '04-position-interpolation.ipynb', minutes: 6, live: 'run sections 1 and 3 of notebook 04 (about 30 s with the cached base)' },
   { id: '05', title: '05 · Train: extend the context', notebook: '05-train-extend-context.ipynb', minutes: 8, live: 'start notebook 05 at the beginning of the section: its live loss curve runs while you talk (about 2 min on tensorflow)' },
   { id: '06', title: '06 · Evaluate', notebook: '06-evaluate.ipynb', minutes: 5, live: 'show notebook 06 already run (its passkey part takes minutes); run the eval.py windows cell live' },
-  { id: '07', title: '07 · The paper in miniature', minutes: 3, live: 'open results/*.md; `npm run reproduce -- --quick` shows the pipeline in a minute (quick numbers are not results)' },
+  { id: '07', title: '07 · The paper in miniature', notebook: '07-paper-tables-in-miniature.ipynb', minutes: 3, live: 'run notebook 07 (it reads results/, about 15 s); its quick Table 8 section shows the pipeline live (quick numbers are not results)' },
 ];
 
 /** The section's notebook: its own, else a notebooks/NN-*.ipynb that has appeared since (07). */
