@@ -4,6 +4,8 @@
  * The paper's tables in miniature, the paper's numbers beside ours, each section written on its own
  * (Markdown, JSON, and a figure as SVG + vega-lite JSON) into results/ (default):
  *   flops      Table 11, exact (closed form)
+ *   lengths    perplexity by evaluation length before and after extension (base, PI only, fine-tuned
+ *              with each Table 1 attention; results/context-extension.*, which notebooks and slides show)
  *   extension  Table 1 (full / short / S2-Attn fine-tuning) and LongLoRA, 3 seeds, with the long-range measure
  *   table2     trainable sets (LoRA ranks, + norm, + embed, LoRA+, full fine-tuning)
  *   table6     attention patterns in fine-tuning, tested with full attention and their own
@@ -22,7 +24,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ll from 'longlora-ts';
 
-const SECTIONS = ['flops', 'extension', 'table2', 'table6', 'table7', 'table8', 'passkey', 'cost'] as const;
+const SECTIONS = ['flops', 'lengths', 'extension', 'table2', 'table6', 'table7', 'table8', 'passkey', 'cost'] as const;
 type Section = (typeof SECTIONS)[number];
 const USAGE = `usage: npm run reproduce [-- --quick] [--only ${SECTIONS.join(',')}] [--out DIR] [--fresh] [--render]`;
 
@@ -122,6 +124,17 @@ async function main(): Promise<void> {
     const md = `## FLOPs (paper Table 11)\n\n${header}${ll.flopsTableMarkdown()}\n`;
     write(out, 'flops.md', md);
     await writeFigure(out, 'flops', ll.flopsFigure());
+  }
+
+  if (only.includes('lengths')) {
+    const header = `_${quick ? 'Quick smoke run (not results)' : 'Run'} of ${new Date().toISOString().slice(0, 10)} on ${info.name} (${info.threads} thread(s)); \`${command('lengths')}\`._\n\n`;
+    const base = quick ? null : await baseModel('text', false, log);
+    const r = await ll.runContextExtension(
+      quick ? { pretrainSteps: 4, finetuneSteps: 2, target: 512, maxWindows: 1, variants: ll.TABLE1_VARIANTS.slice(2), log } : { log, base: base?.model },
+    );
+    base?.model.dispose();
+    write(out, 'context-extension.json', JSON.stringify(r, null, 2) + '\n');
+    write(out, 'context-extension.md', `## Context extension in miniature: perplexity by length (paper Table 1's setting)\n\n${header}${ll.contextExtensionMarkdown(r)}\n`);
   }
 
   const ablations = only.filter((s): s is ll.AblationSection => (ll.ABLATION_SECTIONS as readonly string[]).includes(s));

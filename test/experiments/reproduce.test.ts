@@ -24,7 +24,7 @@ it('npm run reproduce -- --quick writes every table with the paper beside ours, 
   const r = await reproduce(['--quick', '--out', dir]);
   if (r.code !== 0) throw new Error(`reproduce failed (${r.code}): ${r.stderr.slice(-3000)}`);
   const sections = ['extension', 'table2', 'table6', 'table7', 'table8', 'passkey', 'cost'];
-  const expected = ['flops.md', 'flops.svg', 'flops.vl.json', ...sections.flatMap((s) => [`${s}.json`, `${s}.md`, `${s}.svg`, `${s}.vl.json`])].sort();
+  const expected = ['context-extension.json', 'context-extension.md', 'flops.md', 'flops.svg', 'flops.vl.json', ...sections.flatMap((s) => [`${s}.json`, `${s}.md`, `${s}.svg`, `${s}.vl.json`])].sort();
   expect(fs.readdirSync(dir).sort()).toEqual(expected);
 
   const flops = fs.readFileSync(path.join(dir, 'flops.md'), 'utf8');
@@ -60,5 +60,5 @@ it('npm run reproduce -- --quick writes every table with the paper beside ours, 
 it('npm run reproduce rejects an unknown section with the usage', async () => {
   const r = await reproduce(['--only', 'table9']);
   expect(r.code).not.toBe(0);
-  expect(r.stderr).toMatch(/--only takes a comma-separated list of flops, extension, table2, table6, table7, table8, passkey, cost; got 'table9'/);
+  expect(r.stderr).toMatch(/--only takes a comma-separated list of flops, lengths, extension, table2, table6, table7, table8, passkey, cost; got 'table9'/);
 });
