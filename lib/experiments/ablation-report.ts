@@ -128,7 +128,8 @@ export function extensionConclusion(r: AblationResult): string[] {
       ? ` Tested with their own training attention instead of dense: short attention ${vs(ownPpl(short), ppl(full))}, S2-Attn ${vs(ownPpl(s2), ppl(full))} against full attention.`
       : '';
   return [
-    `Ordinary perplexity at ${r.recipe.target}, against full-attention fine-tuning: short attention ${vs(ppl(short), ppl(full))}, S2-Attn ${vs(ppl(s2), ppl(full))}; paper (8192) short ${pct(paperShort / paperFull - 1)}, S2-Attn ${pct(paperS2 / paperFull - 1)}.${ownSentence}`,
+    `Ordinary perplexity at ${r.recipe.target}, against full-attention fine-tuning: short attention ${vs(ppl(short), ppl(full))}, S2-Attn ${vs(ppl(s2), ppl(full))}; paper (8192) short ${pct(paperShort / paperFull - 1)}, S2-Attn ${pct(paperS2 / paperFull - 1)}. ` +
+      `The shift itself (S2-Attn against short attention): ours ${vs(ppl(s2), ppl(short))}, paper ${pct(paperS2 / paperShort - 1)}.${ownSentence}`,
     '',
     `Long-range measure (perplexity on the repeated passage; lower = the model used the copy N/2 or more tokens back): full attention ${f3(copy(full).mean)} (gain x${f2(gain(full))}), short attention ${f3(copy(short).mean)} (x${f2(gain(short))}), S2-Attn ${f3(copy(s2).mean)} (x${f2(gain(s2))})${longlora ? `, LongLoRA ${f3(copy(longlora).mean)} (x${f2(gain(longlora))})` : ''}: ${longRangeVerdict}.`,
     '',
