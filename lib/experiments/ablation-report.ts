@@ -7,7 +7,7 @@ import { vegaLiteFigure } from '../viz/figure';
 import type { Figure } from '../viz/figure';
 import type { AblationResult } from './ablations';
 import type { FinetuneRowResult } from './finetune-rows';
-import { PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE6, PAPER_TABLE7, PAPER_TABLE8 } from './paper-tables';
+import { PAPER_TABLE1, paperTable1Lines, PAPER_TABLE2, PAPER_TABLE6, PAPER_TABLE7, PAPER_TABLE8 } from './paper-tables';
 
 /** Mean and min-max over seeds. */
 export interface Spread {
@@ -91,11 +91,7 @@ export function extensionMarkdown(r: AblationResult): string {
     '',
     howLine(r),
     '',
-    'Paper (v3 Table 1, Llama-2 7B fully fine-tuned on RedPajama with PI, PG19 validation perplexity at the training length):',
-    '',
-    '| setting | 8192 | 16384 | 32768 |',
-    '|---|---|---|---|',
-    ...PAPER_TABLE1.map(([name, a, b, c]) => `| ${name} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${c.toFixed(2)} |`),
+    ...paperTable1Lines(),
     '',
     ...extensionConclusion(r),
   ];

@@ -17,6 +17,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { backendInfo } from '../backend';
+import { runRecord, writeResultJson } from './run-record';
+import type { RunRecord } from './run-record';
 import type { LlamaForCausalLM } from '../model';
 import { runFinetuneRow } from './finetune-rows';
 import type { FinetuneData, FinetuneRecipe, FinetuneRow, FinetuneRowResult } from './finetune-rows';
@@ -35,26 +37,13 @@ export interface AblationPlan {
 }
 
 /** What a section wrote. */
-export interface AblationResult {
+export interface AblationResult extends RunRecord {
   section: AblationSection;
   title: string;
   paperRef: string;
-  /** A smoke run of the pipeline (not results). */
-  quick: boolean;
   recipe: FinetuneRecipe;
-  /** How the base model was made (the cached text base of `npm run pretrain`, or a stand-in). */
-  base: string;
-  backend: string;
-  threads: number;
-  command: string;
-  date: string;
   /** Rows finished so far, in plan order. */
   rows: FinetuneRowResult[];
-  /** Ids of the plan's rows (so a partial file says what is missing). */
-  planned: string[];
-  complete: boolean;
-  /** Wall time of the rows (sum over sessions when resumed). */
-  wallSeconds: number;
 }
 
 /** Fine-tuning settings of the full runs (minutes per row on 2 cores) and of `--quick` (seconds). */
@@ -182,10 +171,7 @@ export function readAblation(out: string, section: AblationSection): AblationRes
 }
 
 function writeSection(out: string, r: AblationResult): void {
-  fs.mkdirSync(out, { recursive: true });
-  const file = sectionFile(out, r.section);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(r, null, 2) + '\n');
-  fs.renameSync(`${file}.tmp`, file);
+  writeResultJson(out, `${r.section}.json`, r);
 }
 
 const fmtMinutes = (s: number) => (s >= 90 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
@@ -207,17 +193,9 @@ export async function runAblation(section: AblationSection, options: RunAblation
     section,
     title: plan.title,
     paperRef: plan.paperRef,
-    quick,
     recipe: plan.recipe,
-    base: baseDescription,
-    backend: info.name,
-    threads: info.threads,
-    command,
-    date: new Date().toISOString().slice(0, 10),
+    ...runRecord({ quick, base: baseDescription, command, planned: plan.rows.map((r) => r.id), wallSeconds: sameRun ? previous.wallSeconds : 0 }),
     rows: [],
-    planned: plan.rows.map((r) => r.id),
-    complete: false,
-    wallSeconds: sameRun ? previous.wallSeconds : 0,
   };
   const todo = plan.rows.filter((r) => !kept.has(r.id));
   if (kept.size > 0) log(`${section}: resuming, ${kept.size} of ${plan.rows.length} rows kept from the earlier run`);

@@ -22,6 +22,7 @@ import type { AttentionSpec } from '../attention';
 import type { TrainableSet } from '../lora';
 import { Trainer } from '../train/trainer';
 import { longLora } from '../train/longlora';
+import type { BatchSource } from '../train/types';
 import { RepeatedPassageBatcher, longRangeWindows } from '../data';
 import type { LongRangeWindow } from '../data';
 import { evaluatePerplexity } from '../eval/perplexity';
@@ -111,6 +112,23 @@ export function finetuneData(training: Int32Array, heldOut: Int32Array): Finetun
   };
 }
 
+/**
+ * The fine-tuning loop's trainer: `steps` updates of one micro-batch, constant learning rate after
+ * a linear warm-up (official `constant_with_warmup`), clipping at 1; `lr` for full fine-tuning,
+ * `loraLr` when the run has LoRA adapters.
+ */
+export function finetuneTrainer(run: ReturnType<typeof longLora>, batches: BatchSource, recipe: Pick<FinetuneRecipe, 'steps' | 'lr' | 'loraLr' | 'warmupSteps'>): Trainer {
+  return new Trainer(run, batches, {
+    steps: recipe.steps,
+    lr: run.lora === null ? recipe.lr : recipe.loraLr,
+    schedule: 'constant_with_warmup',
+    warmupSteps: recipe.warmupSteps,
+    gradAccumSteps: 1,
+    maxGradNorm: 1,
+    progress: 'silent',
+  });
+}
+
 /** Progress within a row: update `step` of `steps` (called every few updates and at the end). */
 export type RowProgress = (info: { step: number; steps: number; loss: number; phase: 'train' | 'eval' }) => void;
 
@@ -147,15 +165,7 @@ export async function runFinetuneRow(base: LlamaForCausalLM, row: FinetuneRow, r
         minDistance: Math.floor(recipe.target / 4),
         seed: seed + 1,
       });
-      const trainer = new Trainer(run, batches, {
-        steps: recipe.steps,
-        lr: run.lora === null ? recipe.lr : recipe.loraLr,
-        schedule: 'constant_with_warmup',
-        warmupSteps: recipe.warmupSteps,
-        gradAccumSteps: 1,
-        maxGradNorm: 1,
-        progress: 'silent',
-      });
+      const trainer = finetuneTrainer(run, batches, recipe);
       const losses: number[] = [];
       try {
         for (let i = 0; i < recipe.steps; i++) {

@@ -10,6 +10,17 @@ export const PAPER_TABLE1: Array<[string, number, number, number]> = [
   ['S2-Attn (1/4, shift)', 8.04, 8.03, 8.08],
 ];
 
+/** Table 1 as Markdown lines: its caption and the three rows. */
+export function paperTable1Lines(): string[] {
+  return [
+    'Paper (v3 Table 1, Llama-2 7B fully fine-tuned on RedPajama with PI, PG19 validation perplexity at the training length):',
+    '',
+    '| setting | 8192 | 16384 | 32768 |',
+    '|---|---|---|---|',
+    ...PAPER_TABLE1.map(([name, a, b, c]) => `| ${name} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${c.toFixed(2)} |`),
+  ];
+}
+
 /** Table 2 (Llama-2 7B with S2-Attn to 32768, PG19 validation perplexity) by our row id. */
 export const PAPER_TABLE2: Record<string, number> = {
   'full-ft': 8.08,

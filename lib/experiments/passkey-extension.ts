@@ -19,7 +19,6 @@ import { backendInfo } from '../backend';
 import { LlamaForCausalLM, extendContext, effectiveContext } from '../model';
 import type { AttentionSpec } from '../attention';
 import type { TrainableSet } from '../lora';
-import { Trainer } from '../train/trainer';
 import { longLora } from '../train/longlora';
 import type { BatchSource, TrainBatch } from '../train/types';
 import { WindowBatcher, passkeyTrainingExamples } from '../data';
@@ -27,6 +26,9 @@ import { passkeyAccuracyAt } from '../eval/passkey-table';
 import { vegaLiteFigure } from '../viz/figure';
 import type { Figure } from '../viz/figure';
 import { PAPER_FIGURE4 } from './paper-tables';
+import { runRecord, writeResultJson } from './run-record';
+import type { RunRecord } from './run-record';
+import { finetuneTrainer } from './finetune-rows';
 
 /** Settings of the experiment. */
 export interface PasskeyExtensionRecipe {
@@ -65,18 +67,9 @@ export interface PasskeyModelRow {
   finalLoss: number;
 }
 
-export interface PasskeyExtensionResult {
-  quick: boolean;
+export interface PasskeyExtensionResult extends RunRecord {
   recipe: PasskeyExtensionRecipe;
-  base: string;
-  backend: string;
-  threads: number;
-  command: string;
-  date: string;
   rows: PasskeyModelRow[];
-  planned: string[];
-  complete: boolean;
-  wallSeconds: number;
 }
 
 /** Alternates passkey prompts of `seqLen` (filler 10-100% of what fits) and text windows of `seqLen`. */
@@ -151,23 +144,11 @@ export async function runPasskeyExtension(options: RunPasskeyExtensionOptions): 
   ];
   const kept = new Map((previous?.rows ?? []).map((r) => [r.id, r]));
   const result: PasskeyExtensionResult = {
-    quick,
     recipe,
-    base: baseDescription,
-    backend: info.name,
-    threads: info.threads,
-    command,
-    date: new Date().toISOString().slice(0, 10),
+    ...runRecord({ quick, base: baseDescription, command, planned: plan.map((p) => p.id), wallSeconds: previous?.wallSeconds ?? 0 }),
     rows: [],
-    planned: plan.map((p) => p.id),
-    complete: false,
-    wallSeconds: previous?.wallSeconds ?? 0,
   };
-  const save = () => {
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(result, null, 2) + '\n');
-    fs.renameSync(`${file}.tmp`, file);
-  };
+  const save = () => writeResultJson(out, FILE, result);
   for (const [k, p] of plan.entries()) {
     const have = kept.get(p.id);
     if (have !== undefined) {
@@ -191,15 +172,7 @@ export async function runPasskeyExtension(options: RunPasskeyExtensionOptions): 
       const copy = LlamaForCausalLM.fromWeights(base.config, base.parameters);
       const run = longLora(copy, { contextLength: target, scaling: 'linear', attention: p.attention, trainable: p.trainable, seed: 0 });
       const batches = new PasskeyAndText(target, new WindowBatcher(training, { seqLen: target, batchSize: 1, seed: 11 }), recipe.passkeyShare, 5);
-      const trainer = new Trainer(run, batches, {
-        steps: recipe.steps,
-        lr: run.lora === null ? recipe.lr : recipe.loraLr,
-        schedule: 'constant_with_warmup',
-        warmupSteps: recipe.warmupSteps,
-        gradAccumSteps: 1,
-        maxGradNorm: 1,
-        progress: 'silent',
-      });
+      const trainer = finetuneTrainer(run, batches, recipe);
       const losses: number[] = [];
       for (let i = 0; i < recipe.steps; i++) {
         const s = await trainer.trainStep();

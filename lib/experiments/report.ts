@@ -5,7 +5,7 @@
 import { flopsBreakdown } from '../cost/flops';
 import { vegaLiteFigure } from '../viz/figure';
 import type { Figure } from '../viz/figure';
-import { PAPER_TABLE1 } from './paper-tables';
+import { PAPER_TABLE1, paperTable1Lines } from './paper-tables';
 import { presets } from '../model';
 import { TABLE1_VARIANTS } from './context-extension';
 import type { ContextExtensionResult, FinetuneVariant } from './context-extension';
@@ -97,11 +97,7 @@ export function contextExtensionMarkdown(r: ContextExtensionResult): string {
     '',
     `How: presets.small (3.3M parameters, context ${s.baseContext}) ${r.pretrain.source === 'given' ? 'given pre-trained (the text base of `npm run pretrain`, the same recipe)' : `pre-trained for ${s.pretrainSteps} steps of ${s.pretrainBatch} x ${s.baseContext} tokens of State of the Union addresses (lr ${s.pretrainLr}, cosine; ${r.pretrain.seconds.toFixed(0)} s, final loss ${r.pretrain.finalLoss.toFixed(3)})`}, then extended to ${s.target} with linear position interpolation (factor ${Math.ceil(s.target / s.baseContext)}) and fine-tuned for ${s.finetuneSteps} steps of 1 x ${s.target} tokens (lr ${s.finetuneLr} full fine-tuning, ${s.loraLr} LoRA+; constant with warmup) with each training-time attention. Lengths beyond a model's context are evaluated by extrapolation.`,
     '',
-    'Paper (v3 Table 1, Llama-2 7B fully fine-tuned on RedPajama with PI, PG19 validation perplexity at the training length):',
-    '',
-    '| setting | 8192 | 16384 | 32768 |',
-    '|---|---|---|---|',
-    ...PAPER_TABLE1.map(([name, a, b, c]) => `| ${name} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${c.toFixed(2)} |`),
+    ...paperTable1Lines(),
     '',
     ...table1Comparison(r),
   );
