@@ -80,7 +80,9 @@ async function baseModel(name: ll.BaseModelName, quick: boolean, log: (l: string
     await ll.pretrainBaseModel(name, { log });
   }
   const loaded = await ll.loadBaseModel(name);
-  return { model: loaded.model, description: loaded.description };
+  const r = loaded.record as ll.BaseModelRecord;
+  // no machine paths in results: the recipe and the run are what identify the base
+  return { model: loaded.model, description: `the ${name} base model of \`npm run pretrain\` (${r.updates} updates on ${r.backend}, ${r.date.slice(0, 10)})` };
 }
 
 /** --render: the Markdown and figures again from each section's JSON, running nothing. */
