@@ -88,7 +88,7 @@ async function baseModel(name: ll.BaseModelName, quick: boolean, log: (l: string
 /** --render: the Markdown and figures again from each section's JSON, running nothing. */
 async function render(only: Section[], out: string): Promise<void> {
   for (const section of only) {
-    if (section === 'flops') continue; // its header records the run; the table is exact
+    if (section === 'flops' || section === 'lengths') continue; // flops: exact, its header records the run; lengths: rerun it
     const file = path.join(out, `${section}.json`);
     if (!fs.existsSync(file)) {
       console.error(`[reproduce] ${file}: not there, skipped (run npm run reproduce -- --only ${section})`);
