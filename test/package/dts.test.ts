@@ -68,7 +68,7 @@ describe('dist/index.d.ts under TypeScript 5.0.4', () => {
       [
         "import * as ll from 'longlora-ts';",
         'async function main(): Promise<void> {',
-        "  const name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu' = await ll.ready();",
+        "  const name: 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu' = await ll.ready();",
         '  const info = ll.backendInfo();',
         '  const t: ll.Tensor = ll.matmul(ll.tf.ones([2, 3]), ll.tf.ones([3, 4]));',
         '  console.log(name, info.threads, info.reason, t.shape);',
