@@ -674,95 +674,9 @@ function section06(r: Results): SlideSpec[] {
   ];
 }
 
-/** Section 07's tables, until lib/experiments exports `reproductionTables` (then that is used). */
-interface ReproductionTableLike {
-  id: string;
-  title: string;
-  paperRef: string;
-  figure: Figure | null;
-  markdown: string;
-  conclusion: string;
-  quick: boolean;
-}
-
-function ownReproductionTables(r: Results): ReproductionTableLike[] {
-  const flopsRows = markdownTableRows(r.flopsMd).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(' ours / paper', ''), k === 'S2-Attn' ? (v === '✓' ? 'yes' : 'no') : v])));
-  const cells = markdownTableRows(r.flopsMd).flatMap((row) => Object.entries(row).filter(([k]) => k.includes('ours / paper')).map(([, v]) => v.split('/').map((x) => x.trim())));
-  const equal = cells.filter(([a, b]) => a === b).length;
-  const ext = r.extension;
-  const at = String(ext.settings.target);
-  const full = ext.rows.find((row) => /full attention/.test(row.model))!;
-  const short = ext.rows.find((row) => /short attention/.test(row.model))!;
-  const s2 = ext.rows.find((row) => /S2-Attn, full FT/.test(row.model))!;
-  const paper = ll.PAPER_TABLE1;
-  const rel = (x: number, y: number): number => 100 * (x / y - 1);
-  const gapRows = [
-    { source: `ours (${ext.settings.target} tokens)`, setting: 'short attention, no shift', gap: rel(short.perplexity[at], full.perplexity[at]) },
-    { source: `ours (${ext.settings.target} tokens)`, setting: 'S2-Attn', gap: rel(s2.perplexity[at], full.perplexity[at]) },
-    { source: 'paper (8192 tokens)', setting: 'short attention, no shift', gap: rel(paper[1][1], paper[0][1]) },
-    { source: 'paper (8192 tokens)', setting: 'S2-Attn', gap: rel(paper[2][1], paper[0][1]) },
-  ];
-  const pk = r.passkey;
-  const accRows = pk.models.flatMap((m) => m.byLength.map((b) => ({ model: m.label, tokens: b.tokens, accuracy: 100 * b.accuracy })));
-  const own = pk.models.map((m) => ({ m, at: m.byLength.find((b) => b.tokens === m.context) }));
-  return [
-    {
-      id: 'flops', title: 'The cost model', paperRef: 'Table 11', quick: false, markdown: r.flopsMd,
-      figure: ll.htmlTable(flopsRows, { columns: Object.keys(flopsRows[0] ?? {}) }),
-      conclusion: `TFLOPs, ours / paper: ${equal} of ${cells.length} cells of the paper's FLOPs table reproduced exactly (results/flops.md).`,
-    },
-    {
-      id: 'extension', title: 'Which attention to train with', paperRef: 'Table 1', quick: false, markdown: '',
-      figure: ll.vegaLiteFigure({
-        title: 'Perplexity above full-attention fine-tuning, at the training length',
-        data: { values: gapRows },
-        mark: 'bar',
-        width: 560, height: 160,
-        encoding: {
-          y: { field: 'setting', type: 'nominal', title: null },
-          yOffset: { field: 'source', type: 'nominal' },
-          x: { field: 'gap', type: 'quantitative', title: '% perplexity above full attention' },
-          color: { field: 'source', type: 'nominal', title: null, scale: { range: [OKABE_ITO[0], OKABE_ITO[1]] }, legend: { orient: 'bottom' } },
-          tooltip: [{ field: 'source' }, { field: 'setting' }, { field: 'gap', type: 'quantitative', format: '.1f' }],
-        },
-      }),
-      conclusion: `Fine-tuning at the new length recovers what interpolation broke, as in the paper; but here S2-Attn ends ${fmt(gapRows[1].gap)}% above full attention, like short attention (${fmt(gapRows[0].gap)}%), where the paper's shift closes the gap (${fmt(gapRows[3].gap)}% vs ${fmt(gapRows[2].gap)}%).`,
-    },
-    {
-      id: 'passkey', title: 'Passkey retrieval', paperRef: 'Figure 4', quick: false, markdown: '',
-      figure: ll.vegaLiteFigure({
-        title: 'Passkey accuracy by prompt length',
-        data: { values: accRows },
-        mark: 'bar',
-        width: 560, height: 240,
-        encoding: {
-          x: { field: 'tokens', type: 'ordinal', title: 'prompt length (tokens)', axis: { labelAngle: 0 } },
-          y: { field: 'accuracy', type: 'quantitative', title: 'exact keys (%)', scale: { domain: [0, 100] } },
-          ...(pk.models.length > 1 ? { xOffset: { field: 'model', type: 'nominal' } } : {}),
-          color: { field: 'model', type: 'nominal', title: null, scale: { range: [...OKABE_ITO] }, legend: pk.models.length > 1 ? { orient: 'bottom', labelLimit: 500 } : null },
-          tooltip: [{ field: 'model' }, { field: 'tokens' }, { field: 'accuracy', type: 'quantitative', format: '.0f' }],
-        },
-      }),
-      conclusion: `Exact keys at the trained length: ${own.map(({ m, at }) => `${m.label} ${at ? pct(at.accuracy) : '—'}`).join(', ')}; the paper's extended Llama-2 models keep retrieving up to their training length.`,
-    },
-  ];
-}
-
-type TablesModule = { reproductionTables?: (dir: string) => ReproductionTableLike[] };
-
-/** The lead's `reproductionTables` (lib/experiments/tables.ts) when the built package has it. */
-function libraryReproductionTables(): ((dir: string) => ReproductionTableLike[]) | null {
-  const fn = (ll as unknown as TablesModule).reproductionTables;
-  return typeof fn === 'function' ? fn : null;
-}
-
 function section07(r: Results): { slides: SlideSpec[]; source: string } {
-  const lib = libraryReproductionTables();
-  const own = ownReproductionTables(r);
-  // the library's tables first; committed results it does not read (yet) from the deck's adapter
-  const fromLib = lib ? lib(r.dir).filter((t) => !t.quick) : [];
-  const ids = new Set(fromLib.map((t) => t.id));
-  const tables = [...fromLib, ...own.filter((t) => !ids.has(t.id))];
+  // every reproduced table of the committed full runs (lib/experiments reproductionTables; quick runs skipped)
+  const tables = ll.reproductionTables(r.dir).filter((t) => !t.quick);
   const slides = tables.map((t): SlideSpec => {
     // the table as a slide can hold it (at 20 px): 5 columns, 8 rows, cells cut at 36 characters
     const rows = markdownTableRows(t.markdown);
@@ -779,7 +693,7 @@ function section07(r: Results): { slides: SlideSpec[]; source: string } {
       notes: `${t.conclusion}\n\nOur number beside the paper's, from results/ (${t.id}). Only the pattern is comparable, never the values: a 3.3M-parameter byte-level model against Llama-2 7B. \`npm run reproduce\` regenerates everything (about 45 minutes on 2 cores).`,
     };
   });
-  const source = lib ? `lib/experiments reproductionTables (${fromLib.map((t) => t.id).join(', ') || 'none'})${tables.length > fromLib.length ? ` + the deck's adapter (${tables.slice(fromLib.length).map((t) => t.id).join(', ')})` : ''}` : "the deck's adapter of results/ (lib/experiments has no reproductionTables yet)";
+  const source = `lib/experiments reproductionTables (${tables.map((t) => t.id).join(', ') || 'none'})`;
   return { slides, source };
 }
 
