@@ -5,8 +5,7 @@
  * without a GPU, Mesa's software rasteriser (llvmpipe, through OpenGL ES) does, slowly, which is how
  * CI checks this backend's numerics.
  *
- * Set-up order (what the tfjs package needs; ../shared/reference/webgpu-node.md in the project's
- * history has the probe behind it):
+ * Set-up order (what the tfjs package needs; environment.md's GPU section has the errors and fixes):
  *   1. `require('webgpu')`, copy its `globals` (GPUBufferUsage, ...) onto globalThis and set
  *      `globalThis.navigator.gpu = create([...])`: Node has no `navigator`, and the tfjs package looks
  *      for it when it loads.
