@@ -690,7 +690,7 @@ function section07(r: Results): { slides: SlideSpec[]; source: string } {
       point: firstSentence(t.conclusion),
       figure: t.figure ?? table,
       ...(t.figure !== null && rows.length > 0 ? { fallback: table } : {}),
-      notes: `${t.conclusion}\n\nOur number beside the paper's, from results/ (${t.id}). Only the pattern is comparable, never the values: a 3.3M-parameter byte-level model against Llama-2 7B. \`npm run reproduce\` regenerates everything (about 45 minutes on 2 cores).`,
+      notes: `${t.conclusion}\n\nOur number beside the paper's, from results/ (${t.id}). Only the pattern is comparable, never the values: a 3.3M-parameter byte-level model against Llama-2 7B. \`npm run reproduce\` regenerates everything (about 80 minutes on 2 cores; \`--only ${t.id}\` for this table).`,
     };
   });
   const source = `lib/experiments reproductionTables (${tables.map((t) => t.id).join(', ') || 'none'})`;
