@@ -14,13 +14,11 @@
  * bounded by update counts and seeded, so a section's numbers are deterministic for its seeds on a
  * given backend.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { backendInfo } from '../backend';
-import { runRecord, writeResultJson } from './run-record';
+import { readResultJson, resumable, runRecord, writeResultJson } from './run-record';
 import type { RunRecord } from './run-record';
 import type { LlamaForCausalLM } from '../model';
 import { runFinetuneRow } from './finetune-rows';
+import { TABLE1_VARIANTS } from './context-extension';
 import type { FinetuneData, FinetuneRecipe, FinetuneRow, FinetuneRowResult } from './finetune-rows';
 
 export const ABLATION_SECTIONS = ['extension', 'table2', 'table6', 'table7', 'table8'] as const;
@@ -52,13 +50,15 @@ export function ablationRecipe(quick: boolean, target = 1024): FinetuneRecipe {
   return { target, steps: 200, lr: 1e-3, loraLr: 4e-3, warmupSteps: 20, repeatShare: 0.5, passageLength: 64, evalWindows: 6, longRangeWindows: 16 };
 }
 
-/** Table 1's training-time attentions and LongLoRA, as row templates. */
-const TABLE1_ROWS: Array<Omit<FinetuneRow, 'id' | 'seed'> & { key: string }> = [
-  { key: 'full', label: 'full attention, full FT', attention: { kind: 'full' }, trainable: 'full' },
-  { key: 'short', label: 'short attention (no shift), full FT', attention: { kind: 'pattern', pattern: 'short' }, trainable: 'full', evalOwn: true },
-  { key: 's2', label: 'S2-Attn, full FT', attention: { kind: 's2' }, trainable: 'full', evalOwn: true },
-  { key: 'longlora', label: 'LongLoRA: S2-Attn + LoRA+', attention: { kind: 's2' }, trainable: 'lora+norm+embed' },
-];
+/** Table 1's training-time attentions and LongLoRA (TABLE1_VARIANTS), as row templates; the sparse full-FT rows are also tested with their own attention. */
+const TABLE1_KEYS = ['full', 'short', 's2', 'longlora'];
+const TABLE1_ROWS: Array<Omit<FinetuneRow, 'id' | 'seed'> & { key: string }> = TABLE1_VARIANTS.map((v, i) => ({
+  key: TABLE1_KEYS[i],
+  label: v.name,
+  attention: v.attention,
+  trainable: v.trainable,
+  ...(v.attention.kind !== 'full' && v.trainable === 'full' ? { evalOwn: true } : {}),
+}));
 
 /** Fine-tuning seeds of the key rows (`extension`). */
 export const EXTENSION_SEEDS = [0, 1, 2];
@@ -155,19 +155,9 @@ function rowCost(row: FinetuneRow, recipe: FinetuneRecipe): number {
   return recipe.steps * attention * trainable + (row.evalOwn ? 25 : 12);
 }
 
-function sectionFile(out: string, section: AblationSection): string {
-  return path.join(out, `${section}.json`);
-}
-
 /** Reads a section's results (partial or complete), or null when there are none. */
 export function readAblation(out: string, section: AblationSection): AblationResult | null {
-  const file = sectionFile(out, section);
-  if (!fs.existsSync(file)) return null;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as AblationResult;
-  } catch (e) {
-    throw new Error(`readAblation: ${file} is not valid JSON (${(e as Error).message}); delete it to run the section again`);
-  }
+  return readResultJson<AblationResult>(out, `${section}.json`, 'readAblation', 'delete it to run the section again');
 }
 
 function writeSection(out: string, r: AblationResult): void {
@@ -180,14 +170,8 @@ const fmtMinutes = (s: number) => (s >= 90 ? `${(s / 60).toFixed(1)} min` : `${s
 export async function runAblation(section: AblationSection, options: RunAblationOptions): Promise<AblationResult> {
   const { base, baseDescription, data, quick = false, out, command, resume = true, log = () => undefined } = options;
   const plan = ablationPlan(section, quick);
-  const info = backendInfo();
   const previous = resume ? readAblation(out, section) : null;
-  const sameRun =
-    previous !== null &&
-    previous.quick === quick &&
-    previous.base === baseDescription &&
-    previous.backend === info.name &&
-    JSON.stringify(previous.recipe) === JSON.stringify(plan.recipe);
+  const sameRun = resumable(previous, { quick, base: baseDescription, recipe: plan.recipe }) && previous !== null;
   const kept = new Map((sameRun ? previous.rows : []).map((r) => [r.id, r]));
   const result: AblationResult = {
     section,

@@ -13,9 +13,6 @@
  * each length, greedy decoding with the KV cache, exact match, 5-digit keys), dense attention.
  * With 40 trials a cell's 95% interval is about +-15 points at 50%.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { backendInfo } from '../backend';
 import { LlamaForCausalLM, extendContext, effectiveContext } from '../model';
 import type { AttentionSpec } from '../attention';
 import type { TrainableSet } from '../lora';
@@ -26,7 +23,7 @@ import { passkeyAccuracyAt } from '../eval/passkey-table';
 import { vegaLiteFigure } from '../viz/figure';
 import type { Figure } from '../viz/figure';
 import { PAPER_FIGURE4 } from './paper-tables';
-import { runRecord, writeResultJson } from './run-record';
+import { readResultJson, resumable, runRecord, writeResultJson } from './run-record';
 import type { RunRecord } from './run-record';
 import { finetuneTrainer } from './finetune-rows';
 
@@ -125,16 +122,14 @@ export async function runPasskeyExtension(options: RunPasskeyExtensionOptions): 
   const c = effectiveContext(base.config);
   const recipe = passkeyExtensionRecipe(quick, c);
   const target = recipe.factor * c;
-  const info = backendInfo();
-  const file = path.join(out, FILE);
   let previous: PasskeyExtensionResult | null = null;
-  if (resume && fs.existsSync(file)) {
+  if (resume) {
     try {
-      const p = JSON.parse(fs.readFileSync(file, 'utf8')) as PasskeyExtensionResult;
-      if (p.quick === quick && p.base === baseDescription && p.backend === info.name && JSON.stringify(p.recipe) === JSON.stringify(recipe)) previous = p;
+      previous = readResultJson<PasskeyExtensionResult>(out, FILE, 'runPasskeyExtension', 'run again with --fresh');
     } catch {
-      previous = null; // an older format (the from-scratch experiment): run again
+      previous = null; // not readable: run again
     }
+    if (!resumable(previous, { quick, base: baseDescription, recipe })) previous = null; // also the first round's from-scratch format
   }
   const plan: Array<{ id: string; label: string; attention?: AttentionSpec; trainable?: TrainableSet }> = [
     { id: 'base', label: `base (context ${c}), unchanged` },

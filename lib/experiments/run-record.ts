@@ -37,3 +37,19 @@ export function writeResultJson(dir: string, name: string, value: unknown): void
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
   fs.renameSync(`${file}.tmp`, file);
 }
+
+/** `<dir>/<name>` parsed, or null when it does not exist; invalid JSON throws, naming `fix`. */
+export function readResultJson<T>(dir: string, name: string, where: string, fix: string): T | null {
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new Error(`${where}: ${file} is not valid JSON (${(e as Error).message}); ${fix}`);
+  }
+}
+
+/** Whether `previous` was made by the same run settings (quick, base, backend, recipe), so its finished rows may be kept. */
+export function resumable(previous: (RunRecord & { recipe?: unknown }) | null, now: { quick: boolean; base: string; recipe: unknown }): boolean {
+  return previous !== null && previous.quick === now.quick && previous.base === now.base && previous.backend === backendInfo().name && JSON.stringify(previous.recipe) === JSON.stringify(now.recipe);
+}

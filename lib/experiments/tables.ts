@@ -3,10 +3,9 @@
  * slides show (title, the paper's table it mirrors, the Markdown with the paper's numbers beside
  * ours, the figure, the conclusion sentence), all from the files `npm run reproduce` wrote.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import type { Figure } from '../viz/figure';
 import { flopsTableMarkdown, flopsFigure } from './report';
+import { readResultJson } from './run-record';
 import { ABLATION_SECTIONS, readAblation } from './ablations';
 import { ablationFigure, ablationMarkdown, extensionConclusion } from './ablation-report';
 import type { AblationResult } from './ablations';
@@ -36,14 +35,7 @@ export interface ReproductionTable {
 /** The sections in the order a reader meets them. */
 export const REPRODUCTION_ORDER = ['flops', 'extension', 'table2', 'table6', 'table7', 'table8', 'passkey', 'cost'] as const;
 
-function readJson<T>(file: string): T | null {
-  if (!fs.existsSync(file)) return null;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch (e) {
-    throw new Error(`reproductionTables: ${file} is not valid JSON (${(e as Error).message}); rerun its section of npm run reproduce`);
-  }
-}
+const readJson = <T>(dir: string, name: string): T | null => readResultJson<T>(dir, name, 'reproductionTables', 'rerun its section of npm run reproduce');
 
 /** The last paragraph of a conclusion list: sentences only. */
 const joinConclusion = (lines: string[]) => lines.filter((l) => l.trim() !== '').join(' ');
@@ -65,11 +57,11 @@ export function reproductionTables(dir = 'results'): ReproductionTable[] {
       const conclusion = id === 'extension' ? joinConclusion(extensionConclusion(r)) : lastParagraph(md);
       out.push({ id, title: r.title, paperRef: r.paperRef, figure: r.rows.length > 0 ? ablationFigure(r) : null, markdown: md, conclusion, quick: r.quick, complete: r.complete });
     } else if (id === 'passkey') {
-      const r = readJson<PasskeyExtensionResult>(path.join(dir, 'passkey.json'));
+      const r = readJson<PasskeyExtensionResult>(dir, 'passkey.json');
       if (r === null || r.recipe === undefined) continue; // absent, or the first round's from-scratch format
       out.push({ id, title: 'Passkey retrieval as context extension', paperRef: 'Figure 4', figure: r.rows.length > 0 ? passkeyExtensionFigure(r) : null, markdown: passkeyExtensionMarkdown(r), conclusion: joinConclusion(passkeyExtensionConclusion(r)), quick: r.quick, complete: r.complete });
     } else if (id === 'cost') {
-      const r = readJson<CostTablesResult>(path.join(dir, 'cost.json'));
+      const r = readJson<CostTablesResult>(dir, 'cost.json');
       if (r === null) continue;
       out.push({ id, title: 'Training cost by context length', paperRef: 'Tables 12 and 13', figure: costTablesFigure(r), markdown: costTablesMarkdown(r), conclusion: joinConclusion(costConclusion(r)), quick: r.quick, complete: true });
     }
